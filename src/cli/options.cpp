@@ -1,0 +1,135 @@
+#include "src/cli/options.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <set>
+
+#include "src/common/error.h"
+
+#ifndef AWQRUN_VERSION
+#define AWQRUN_VERSION "unknown"
+#endif
+
+namespace awq {
+namespace {
+
+const std::set<std::string> kSubcommands = {"run", "inspect", "tokenize", "perplexity"};
+
+void add_model_dir(CLI::App& app, std::string& dir) {
+  app.add_option("-m,--model", dir, "Model directory (Hugging Face AWQ checkpoint); default: the bundled SmolLM2")
+      ->type_name("DIR");
+}
+
+void add_model_flags(CLI::App& app, ModelFlags& f) {
+  add_model_dir(app, f.model_dir);
+  app.add_option("--device", f.device, "auto, cpu, cuda or cuda:N (auto: the first GPU when there is one)")
+      ->capture_default_str();
+  app.add_option("--dtype", f.dtype, "Activation dtype: float16, bfloat16 or float32 (default: float16 on GPU, float32 on CPU)")
+      ->check(CLI::IsMember({"float16", "bfloat16", "float32"}));
+  app.add_option("--version", f.version, "GPU kernel family: auto, gemm, gemv or exllama")
+      ->check(CLI::IsMember({"auto", "gemm", "gemv", "exllama"}))
+      ->capture_default_str();
+  app.add_option("--fuse-max-seq-len", f.fuse_max_seq_len,
+                 "Fused modules with a KV cache preallocated for N positions (GPU)")
+      ->check(CLI::NonNegativeNumber)->type_name("N");
+  app.add_option("-t,--threads", f.threads, "CPU threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("-c,--ctx", f.ctx, "Context (KV-cache) length in tokens (0: the model's, capped at 8192)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+void add_sampling_flags(CLI::App& app, SamplingFlags& s) {
+  app.add_option("--temp", s.temperature, "Temperature (0: greedy); default from generation_config.json")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--top-k", s.top_k, "Keep the K most likely tokens (0: off)")->check(CLI::NonNegativeNumber);
+  app.add_option("--top-p", s.top_p, "Nucleus sampling threshold (1: off)")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--min-p", s.min_p, "Drop tokens below min-p x the top probability (0: off)")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--repeat-penalty", s.repeat_penalty, "Repetition penalty (1: off)")->check(CLI::PositiveNumber);
+  app.add_option("--seed", s.seed, "Random seed; the same seed gives the same text");
+}
+
+void add_prompt_flags(CLI::App& app, std::string& prompt, std::string& file) {
+  app.add_option("-p,--prompt", prompt, "Prompt text (piped stdin, if any, comes first)")->type_name("TEXT");
+  app.add_option("-f,--file", file, "Read the prompt from FILE")->type_name("FILE");
+}
+
+// CLI11 wants the subcommand first; `awqrun -p hi` is short for `awqrun run -p hi`.
+std::vector<std::string> with_default_subcommand(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const bool top_level_flag = !args.empty() && (args[0] == "-h" || args[0] == "--help" || args[0] == "-V");
+  if (args.empty() || (!kSubcommands.count(args[0]) && !top_level_flag)) args.insert(args.begin(), "run");
+  return args;
+}
+
+}  // namespace
+
+std::optional<CommandLine> parse_command_line(int argc, char** argv) {
+  CommandLine cl;
+  CLI::App app{"awqrun: run AWQ 4-bit quantized LLMs (Hugging Face checkpoints) on CPU or GPU", "awqrun"};
+  app.set_version_flag("-V", std::string("awqrun ") + AWQRUN_VERSION, "Print the program's version");
+  app.require_subcommand(1);
+  int verbose = 0;
+  bool quiet = false;
+  app.add_flag("-v,--verbose", verbose, "More log lines on stderr (-vv: debug)");
+  app.add_flag("-q,--quiet", quiet, "Only errors on stderr");
+
+  auto* run = app.add_subcommand("run", "Generate text from a prompt (the default command)");
+  RunCommand& r = cl.run;
+  add_model_flags(*run, r.model);
+  add_prompt_flags(*run, r.prompt, r.prompt_file);
+  run->add_option("-n,--max-new-tokens", r.max_new_tokens, "Tokens to generate at most (default from generation_config.json, else 256)")
+      ->check(CLI::PositiveNumber);
+  add_sampling_flags(*run, r.sampling);
+  run->add_option("--stop", r.stop, "Stop when this text appears (repeatable); it is not printed")->type_name("TEXT");
+  auto* chat = run->add_flag_callback("--chat", [&r] { r.chat_mode = "chat"; },
+                                      "Apply the model's chat template (the default when the model has one)");
+  auto* raw = run->add_flag_callback("--raw", [&r] { r.chat_mode = "raw"; }, "Feed the prompt as is, no chat template");
+  chat->excludes(raw);
+  run->add_option("--system", r.system, "System message for the chat template")->type_name("TEXT");
+  run->add_option("--chat-template", r.chat_template_file, "Jinja chat template file overriding the model's")
+      ->type_name("FILE");
+  run->add_flag("--json", r.json, "Print one JSON object (text, token counts, finish_reason, timings) instead of streaming");
+
+  auto* inspect = app.add_subcommand("inspect", "Describe a checkpoint: architecture, quantization, tensors, memory");
+  add_model_dir(*inspect, cl.inspect.model_dir);
+
+  auto* tokenize = app.add_subcommand("tokenize", "Show how text is tokenized (for debugging)");
+  TokenizeCommand& t = cl.tokenize;
+  add_model_dir(*tokenize, t.model_dir);
+  add_prompt_flags(*tokenize, t.prompt, t.prompt_file);
+  tokenize->add_flag("--ids", t.ids, "Print ids only, one line");
+  tokenize->add_flag("--pieces", t.pieces, "Print token strings only, one line");
+  tokenize->add_flag("--no-special", t.no_special, "Do not add BOS/EOS");
+
+  auto* ppl = app.add_subcommand("perplexity", "Perplexity of the model over a text file");
+  PerplexityCommand& pc = cl.perplexity;
+  add_model_flags(*ppl, pc.model);
+  ppl->add_option("-f,--file", pc.file, "Text file")->required()->type_name("FILE");
+  ppl->add_option("--window", pc.ctx, "Tokens per evaluation window")->check(CLI::PositiveNumber)->capture_default_str();
+  ppl->add_option("--stride", pc.stride, "Tokens the window advances (0: window/2)")->check(CLI::NonNegativeNumber);
+
+  std::vector<std::string> args = with_default_subcommand(argc, argv);
+  std::reverse(args.begin(), args.end());  // CLI11 consumes a reversed vector
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return std::nullopt;
+  } catch (const CLI::CallForAllHelp&) {
+    std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
+    return std::nullopt;
+  } catch (const CLI::CallForVersion& v) {
+    std::printf("%s\n", v.what());
+    return std::nullopt;
+  } catch (const CLI::ParseError& e) {
+    usage_error("{} (see awqrun --help)", e.what());
+  }
+  // Help of a subcommand: CLI11 raises CallForHelp from inside parse for `run -h` too.
+  if (inspect->parsed()) cl.kind = CommandLine::Kind::Inspect;
+  else if (tokenize->parsed()) cl.kind = CommandLine::Kind::Tokenize;
+  else if (ppl->parsed()) cl.kind = CommandLine::Kind::Perplexity;
+  cl.verbosity = quiet ? -1 : verbose;
+  return cl;
+}
+
+}  // namespace awq

@@ -1,0 +1,72 @@
+// Every command-line flag of awqrun, declared in one place (options.cpp), so
+// that --help, the README's flag table and the behaviour cannot drift apart.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace awq {
+
+// How and where the model runs (shared by run, perplexity, bench, batch).
+struct ModelFlags {
+  std::string model_dir;          // -m; empty: the default model
+  std::string device = "auto";    // auto | cpu | cuda | cuda:N
+  std::string dtype;              // float16 | bfloat16 | float32; empty: per device
+  std::string version = "auto";   // kernel family: auto | gemm | gemv | exllama
+  int fuse_max_seq_len = 0;       // 0: not fused
+  int threads = 0;                // CPU threads; 0: all cores
+  int ctx = 0;                    // KV-cache positions; 0: model's maximum (capped)
+};
+
+struct SamplingFlags {
+  std::optional<float> temperature, top_p, min_p, repeat_penalty;
+  std::optional<int> top_k;
+  std::optional<uint64_t> seed;
+};
+
+struct RunCommand {
+  ModelFlags model;
+  SamplingFlags sampling;
+  std::string prompt;        // -p
+  std::string prompt_file;   // -f
+  std::optional<int> max_new_tokens;  // -n; default from generation_config.json, else 256
+  std::vector<std::string> stop;
+  std::string chat_mode = "auto";  // auto (template when the model has one) | chat | raw
+  std::string system;
+  std::string chat_template_file;
+  bool json = false;
+};
+
+struct InspectCommand {
+  std::string model_dir;
+};
+
+struct TokenizeCommand {
+  std::string model_dir;
+  std::string prompt, prompt_file;
+  bool ids = false, pieces = false;
+  bool no_special = false;
+};
+
+struct PerplexityCommand {
+  ModelFlags model;
+  std::string file;
+  int ctx = 512;
+  int stride = 0;  // 0: ctx / 2
+};
+
+struct CommandLine {
+  enum class Kind { Run, Inspect, Tokenize, Perplexity } kind = Kind::Run;
+  RunCommand run;
+  InspectCommand inspect;
+  TokenizeCommand tokenize;
+  PerplexityCommand perplexity;
+  int verbosity = 0;  // -v: info, -vv: debug; --quiet: -1 (errors only)
+};
+
+// Parses argv. `awqrun -p ...` means `awqrun run -p ...`. --help and --version
+// print to stdout and return nullopt (exit 0); bad flags throw Error(Usage).
+std::optional<CommandLine> parse_command_line(int argc, char** argv);
+
+}  // namespace awq
