@@ -1,11 +1,15 @@
 #include "src/model/awq_format.h"
 
+#include <bit>
 #include <cstring>
 
 #include "src/common/error.h"
 
 namespace awq {
 namespace {
+
+// Words are read with memcpy, and GEMV rows are copied as bytes: both assume the file's byte order.
+static_assert(std::endian::native == std::endian::little, "AWQ checkpoints are little-endian");
 
 uint32_t load_u32(const uint8_t* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
 uint16_t load_u16(const uint8_t* p) { uint16_t v; std::memcpy(&v, p, 2); return v; }
@@ -60,10 +64,18 @@ QuantLinear unpack_linear(AwqLayout layout, const std::string& prefix, const Ten
     expect(prefix, "qweight", qweight, DType::I32, {in, out / 8});
     expect(prefix, "qzeros", qzeros, DType::I32, {groups, out / 8});
     expect(prefix, "scales", scales, DType::F16, {groups, out});
-    for (int i = 0; i < in; ++i)
-      for (int c = 0; c < out / 8; ++c) {
-        const uint32_t w = load_u32(qweight.data + (size_t(i) * (out / 8) + c) * 4);
-        for (int k = 0; k < 8; ++k) l.set_q(8 * c + k, i, (w >> (4 * kAwqReverseOrder[k])) & 0xf);
+    // Two input rows at a time, so that every output byte is written once and
+    // the eight output rows of a column stripe are filled sequentially.
+    const size_t row_bytes = size_t(in) / 2;
+    for (int c = 0; c < out / 8; ++c)
+      for (int i = 0; i < in; i += 2) {
+        const uint32_t w0 = load_u32(qweight.data + (size_t(i) * (out / 8) + c) * 4);
+        const uint32_t w1 = load_u32(qweight.data + (size_t(i + 1) * (out / 8) + c) * 4);
+        for (int k = 0; k < 8; ++k) {
+          const int shift = 4 * kAwqReverseOrder[k];
+          const uint32_t lo = (w0 >> shift) & 0xf, hi = (w1 >> shift) & 0xf;
+          l.qweight[size_t(8 * c + k) * row_bytes + i / 2] = uint8_t(lo | hi << 4);
+        }
       }
     for (int g = 0; g < groups; ++g)
       for (int c = 0; c < out / 8; ++c) {
@@ -82,10 +94,8 @@ QuantLinear unpack_linear(AwqLayout layout, const std::string& prefix, const Ten
     expect(prefix, "qzeros", qzeros, DType::I32, {out, zw});
     expect(prefix, "scales", scales, DType::F16, {out, zw * 8});
     for (int o = 0; o < out; ++o) {
-      for (int c = 0; c < in / 8; ++c) {
-        const uint32_t w = load_u32(qweight.data + (size_t(o) * (in / 8) + c) * 4);
-        for (int j = 0; j < 8; ++j) l.set_q(o, 8 * c + j, (w >> (4 * j)) & 0xf);
-      }
+      // Sequential nibbles in little-endian words are exactly the canonical row bytes.
+      std::memcpy(l.qweight.data() + size_t(o) * (in / 2), qweight.data + size_t(o) * (in / 8) * 4, size_t(in) / 2);
       for (int g = 0; g < groups; ++g) {
         const uint32_t w = load_u32(qzeros.data + (size_t(o) * zw + g / 8) * 4);
         l.zeros[size_t(o) * groups + g] = (w >> (4 * (g % 8))) & 0xf;

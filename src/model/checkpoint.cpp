@@ -1,5 +1,7 @@
 // Checkpoint: the tensors of a model directory, from one safetensors file or
 // from the shards that model.safetensors.index.json names.
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <set>
 #include <vector>

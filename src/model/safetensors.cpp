@@ -1,7 +1,6 @@
 #include "src/model/safetensors.h"
 
 #include <algorithm>
-#include <set>
 
 #include "src/common/error.h"
 #include "src/model/json_util.h"
