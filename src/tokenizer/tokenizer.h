@@ -11,13 +11,26 @@
 
 namespace awq {
 
+struct TokenizerOptions {
+  // true: reproduce transformers 5.x AutoTokenizer, which rebuilds the
+  // pipeline of some tokenizer classes (e.g. LlamaTokenizer: Metaspace instead
+  // of the legacy Prepend normalizer) and applies tokenizer_config.json's
+  // add_bos_token/add_eos_token. false: tokenizer.json exactly as the
+  // `tokenizers` package reads it.
+  bool transformers_compat = true;
+};
+
 class Tokenizer {
  public:
-  // Reads <dir>/tokenizer.json and, when present, <dir>/tokenizer_config.json.
+  // Reads <dir>/tokenizer.json and, when present, <dir>/tokenizer_config.json
+  // and <dir>/chat_template.jinja.
   // Throws Error(Input) when missing or malformed (message names file and key).
   static Tokenizer load(const std::filesystem::path& model_dir);
+  static Tokenizer load(const std::filesystem::path& model_dir, const TokenizerOptions& options);
   static Tokenizer from_json(const std::string& tokenizer_json, const std::string& tokenizer_config_json,
                              const std::string& source_name = "tokenizer.json");
+  static Tokenizer from_json(const std::string& tokenizer_json, const std::string& tokenizer_config_json,
+                             const std::string& source_name, const TokenizerOptions& options);
   ~Tokenizer();
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;
@@ -56,8 +69,12 @@ class StreamDecoder {
  private:
   const Tokenizer& tok_;
   bool skip_special_;
-  std::vector<int> ids_;
-  size_t emitted_bytes_ = 0;
+  // Decoding window: the last chunk of ids that produced text (kept as context,
+  // since decoders such as Strip or Metaspace treat a first token specially)
+  // followed by ids whose text is still pending.
+  std::vector<int> window_;
+  std::string prefix_;        // decode() of window_[0, prefix_count_)
+  size_t prefix_count_ = 0;
 };
 
 }  // namespace awq
