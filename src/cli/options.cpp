@@ -1,6 +1,7 @@
 #include "src/cli/options.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -13,7 +14,7 @@
 namespace awq {
 namespace {
 
-const std::set<std::string> kSubcommands = {"run", "inspect", "tokenize", "perplexity"};
+const std::set<std::string> kSubcommands = {"run", "batch", "chat", "inspect", "tokenize", "perplexity"};
 
 void add_model_dir(CLI::App& app, std::string& dir) {
   app.add_option("-m,--model", dir, "Model directory (Hugging Face AWQ checkpoint); default: the bundled SmolLM2")
@@ -53,11 +54,36 @@ void add_prompt_flags(CLI::App& app, std::string& prompt, std::string& file) {
   app.add_option("-f,--file", file, "Read the prompt from FILE")->type_name("FILE");
 }
 
+void add_length_flags(CLI::App& app, std::optional<int>& max_new_tokens, std::vector<std::string>& stop) {
+  app.add_option("-n,--max-new-tokens", max_new_tokens,
+                 "Tokens to generate at most (default from generation_config.json, else 256)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--stop", stop, "Stop when this text appears (repeatable); it is not printed")->type_name("TEXT");
+}
+
+void add_chat_mode_flags(CLI::App& app, std::string& chat_mode) {
+  auto* chat = app.add_flag_callback("--chat", [&chat_mode] { chat_mode = "chat"; },
+                                     "Apply the model's chat template (the default when the model has one)");
+  auto* raw = app.add_flag_callback("--raw", [&chat_mode] { chat_mode = "raw"; },
+                                    "Feed the prompt as is, no chat template");
+  chat->excludes(raw);
+}
+
+void add_template_flags(CLI::App& app, std::string& system, std::string& chat_template_file) {
+  app.add_option("--system", system, "System message for the chat template")->type_name("TEXT");
+  app.add_option("--chat-template", chat_template_file, "Jinja chat template file overriding the model's")
+      ->type_name("FILE");
+}
+
 // CLI11 wants the subcommand first; `awqrun -p hi` is short for `awqrun run -p hi`.
+// The log flags may come first (`awqrun -v batch ...`) and, through
+// fallthrough, anywhere after the subcommand too.
 std::vector<std::string> with_default_subcommand(int argc, char** argv) {
+  static const std::set<std::string> kLogFlags = {"-v", "-vv", "-vvv", "--verbose", "-q", "--quiet"};
   std::vector<std::string> args(argv + 1, argv + argc);
-  const bool top_level_flag = !args.empty() && (args[0] == "-h" || args[0] == "--help" || args[0] == "-V");
-  if (args.empty() || (!kSubcommands.count(args[0]) && !top_level_flag)) args.insert(args.begin(), "run");
+  const auto first = std::find_if(args.begin(), args.end(), [](const std::string& a) { return !kLogFlags.count(a); });
+  const bool top_level_flag = first != args.end() && (*first == "-h" || *first == "--help" || *first == "-V");
+  if (first == args.end() || (!kSubcommands.count(*first) && !top_level_flag)) args.insert(args.begin(), "run");
   return args;
 }
 
@@ -68,6 +94,7 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv) {
   CLI::App app{"awqrun: run AWQ 4-bit quantized LLMs (Hugging Face checkpoints) on CPU or GPU", "awqrun"};
   app.set_version_flag("-V", std::string("awqrun ") + AWQRUN_VERSION, "Print the program's version");
   app.require_subcommand(1);
+  app.fallthrough();  // -v / -q after the subcommand: `awqrun batch -i f -o g -v`
   int verbose = 0;
   bool quiet = false;
   app.add_flag("-v,--verbose", verbose, "More log lines on stderr (-vv: debug)");
@@ -77,18 +104,33 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv) {
   RunCommand& r = cl.run;
   add_model_flags(*run, r.model);
   add_prompt_flags(*run, r.prompt, r.prompt_file);
-  run->add_option("-n,--max-new-tokens", r.max_new_tokens, "Tokens to generate at most (default from generation_config.json, else 256)")
-      ->check(CLI::PositiveNumber);
+  add_length_flags(*run, r.max_new_tokens, r.stop);
   add_sampling_flags(*run, r.sampling);
-  run->add_option("--stop", r.stop, "Stop when this text appears (repeatable); it is not printed")->type_name("TEXT");
-  auto* chat = run->add_flag_callback("--chat", [&r] { r.chat_mode = "chat"; },
-                                      "Apply the model's chat template (the default when the model has one)");
-  auto* raw = run->add_flag_callback("--raw", [&r] { r.chat_mode = "raw"; }, "Feed the prompt as is, no chat template");
-  chat->excludes(raw);
-  run->add_option("--system", r.system, "System message for the chat template")->type_name("TEXT");
-  run->add_option("--chat-template", r.chat_template_file, "Jinja chat template file overriding the model's")
-      ->type_name("FILE");
+  add_chat_mode_flags(*run, r.chat_mode);
+  add_template_flags(*run, r.system, r.chat_template_file);
   run->add_flag("--json", r.json, "Print one JSON object (text, token counts, finish_reason, timings) instead of streaming");
+
+  auto* batch = app.add_subcommand("batch", "Generate for every request of a JSONL or text file, results to JSONL");
+  BatchCommand& b = cl.batch;
+  add_model_flags(*batch, b.model);
+  batch->add_option("-i,--input", b.input, "Requests: JSONL (one object a line) or text (one prompt a line); -: stdin")
+      ->required()->type_name("FILE");
+  batch->add_option("-o,--output", b.output,
+                    "Results, one JSON line per request in input order; an existing file is resumed; -: stdout")
+      ->required()->type_name("FILE");
+  batch->add_option("--input-format", b.input_format, "auto (by extension, else by content), jsonl or text")
+      ->check(CLI::IsMember({"auto", "jsonl", "text"}))->capture_default_str();
+  add_length_flags(*batch, b.max_new_tokens, b.stop);
+  add_sampling_flags(*batch, b.sampling);
+  add_chat_mode_flags(*batch, b.chat_mode);
+  add_template_flags(*batch, b.system, b.chat_template_file);
+
+  auto* chat = app.add_subcommand("chat", "Interactive chat with the model's template (/reset, /exit)");
+  ChatCommand& c = cl.chat;
+  add_model_flags(*chat, c.model);
+  add_length_flags(*chat, c.max_new_tokens, c.stop);
+  add_sampling_flags(*chat, c.sampling);
+  add_template_flags(*chat, c.system, c.chat_template_file);
 
   auto* inspect = app.add_subcommand("inspect", "Describe a checkpoint: architecture, quantization, tensors, memory");
   add_model_dir(*inspect, cl.inspect.model_dir);
@@ -106,7 +148,7 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv) {
   add_model_flags(*ppl, pc.model);
   ppl->add_option("-f,--file", pc.file, "Text file")->required()->type_name("FILE");
   ppl->add_option("--window", pc.ctx, "Tokens per evaluation window")->check(CLI::PositiveNumber)->capture_default_str();
-  ppl->add_option("--stride", pc.stride, "Tokens the window advances (0: window/2)")->check(CLI::NonNegativeNumber);
+  ppl->add_option("--stride", pc.stride, "Tokens the window advances (0: the window, i.e. disjoint windows)")->check(CLI::NonNegativeNumber);
 
   std::vector<std::string> args = with_default_subcommand(argc, argv);
   std::reverse(args.begin(), args.end());  // CLI11 consumes a reversed vector
@@ -125,7 +167,9 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv) {
     usage_error("{} (see awqrun --help)", e.what());
   }
   // Help of a subcommand: CLI11 raises CallForHelp from inside parse for `run -h` too.
-  if (inspect->parsed()) cl.kind = CommandLine::Kind::Inspect;
+  if (batch->parsed()) cl.kind = CommandLine::Kind::Batch;
+  else if (chat->parsed()) cl.kind = CommandLine::Kind::Chat;
+  else if (inspect->parsed()) cl.kind = CommandLine::Kind::Inspect;
   else if (tokenize->parsed()) cl.kind = CommandLine::Kind::Tokenize;
   else if (ppl->parsed()) cl.kind = CommandLine::Kind::Perplexity;
   cl.verbosity = quiet ? -1 : verbose;

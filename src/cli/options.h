@@ -38,6 +38,30 @@ struct RunCommand {
   bool json = false;
 };
 
+// awqrun batch: requests from a JSONL or text file, results to a JSONL file.
+struct BatchCommand {
+  ModelFlags model;
+  SamplingFlags sampling;
+  std::string input;                  // -i FILE ("-": stdin)
+  std::string output;                 // -o FILE ("-": stdout, no resume)
+  std::string input_format = "auto";  // auto | jsonl | text (see src/batch/batch_input.h)
+  std::optional<int> max_new_tokens;
+  std::vector<std::string> stop;
+  std::string chat_mode = "auto";
+  std::string system;
+  std::string chat_template_file;
+};
+
+// awqrun chat: an interactive conversation (only when asked for).
+struct ChatCommand {
+  ModelFlags model;
+  SamplingFlags sampling;
+  std::optional<int> max_new_tokens;
+  std::vector<std::string> stop;
+  std::string system;
+  std::string chat_template_file;
+};
+
 struct InspectCommand {
   std::string model_dir;
 };
@@ -53,12 +77,14 @@ struct PerplexityCommand {
   ModelFlags model;
   std::string file;
   int ctx = 512;
-  int stride = 0;  // 0: ctx / 2
+  int stride = 0;  // 0: ctx (disjoint windows)
 };
 
 struct CommandLine {
-  enum class Kind { Run, Inspect, Tokenize, Perplexity } kind = Kind::Run;
+  enum class Kind { Run, Batch, Chat, Inspect, Tokenize, Perplexity } kind = Kind::Run;
   RunCommand run;
+  BatchCommand batch;
+  ChatCommand chat;
   InspectCommand inspect;
   TokenizeCommand tokenize;
   PerplexityCommand perplexity;

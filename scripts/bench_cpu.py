@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""CPU speed of awqrun next to llama.cpp on the same model.
+
+awqrun side: the awq-cpu-bench executable (src/engine/cpu_bench_main.cpp) on the
+AWQ checkpoint. llama.cpp side: the same model as GGUF through the PyPI package
+llama-cpp-python (a benchmark-only dependency: pip builds it from source).
+Both run the same number of prompt tokens (one prefill call) and decode steps
+(one token per call, greedy), best of --reps, with 1 and 2 threads.
+
+  $PYTHON scripts/bench_cpu.py [--model models/SmolLM2-135M-Instruct] [--gguf FILE]
+                               [--bench build/src/engine/awq-cpu-bench] [--append docs/PERF.md]
+"""
+import argparse
+import glob
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def bench_awqrun(binary, model, threads, prompt, gen, reps):
+    out = subprocess.run([binary, model, "--threads", str(threads), "--prompt", str(prompt), "--gen", str(gen),
+                          "--reps", str(reps)], check=True, capture_output=True, text=True).stdout
+    r = json.loads(out.strip().splitlines()[-1])
+    return r["prefill_tok_s"], r["decode_tok_s"], r["runner"]
+
+
+def bench_llama_cpp(gguf, threads, prompt, gen, reps):
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        return None
+    llm = Llama(model_path=gguf, n_threads=threads, n_threads_batch=threads, n_ctx=prompt + gen + 8,
+                n_batch=max(prompt, 32), verbose=False)
+    vocab = llm.n_vocab()
+    ids = [(12345 * (i + 1) * 1664525 + 1013904223) % (1 << 32) >> 8 for i in range(prompt)]
+    ids = [i % vocab for i in ids]
+    best_p, best_d = 1e30, 1e30
+    for _ in range(reps):
+        llm.reset()
+        t = time.perf_counter()
+        llm.eval(ids)
+        best_p = min(best_p, time.perf_counter() - t)
+        t = time.perf_counter()
+        for i in range(gen):
+            llm.eval([int(llm.scores[llm.n_tokens - 1].argmax())])
+        best_d = min(best_d, time.perf_counter() - t)
+    return prompt / best_p, gen / best_d
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=os.path.join(ROOT, "models", "SmolLM2-135M-Instruct"))
+    ap.add_argument("--gguf", help="GGUF of the same model (default: the first *.gguf in or beside --model)")
+    ap.add_argument("--bench", default=None, help="awq-cpu-bench executable")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--prompt", type=int, default=128)
+    ap.add_argument("--gen", type=int, default=64)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--append", metavar="PERF_MD", help="append the table to this Markdown file")
+    args = ap.parse_args()
+
+    binary = args.bench or next((p for p in glob.glob(os.path.join(ROOT, "build*", "src", "engine", "awq-cpu-bench"))
+                                 if os.access(p, os.X_OK)), None)
+    if not binary:
+        sys.exit("awq-cpu-bench not found: build it (ninja -C build src/engine/awq-cpu-bench) or pass --bench")
+    gguf = args.gguf or next(iter(sorted(glob.glob(os.path.join(args.model, "*.gguf")) +
+                                         glob.glob(os.path.normpath(args.model) + "*.gguf"))), None)
+    rows = []
+    for th in args.threads:
+        ap_, ad, runner = bench_awqrun(binary, args.model, th, args.prompt, args.gen, args.reps)
+        ref = bench_llama_cpp(gguf, th, args.prompt, args.gen, args.reps) if gguf else None
+        rows.append((th, ap_, ad, ref, runner))
+    if not gguf:
+        print("no GGUF found: llama.cpp column skipped (pass --gguf)", file=sys.stderr)
+    elif rows and rows[0][3] is None:
+        print("llama_cpp not importable: pip install llama-cpp-python (builds from source)", file=sys.stderr)
+
+    head = (f"Model `{os.path.basename(os.path.normpath(args.model))}`, {args.prompt} prompt tokens, {args.gen} "
+            f"decode steps, best of {args.reps}; CPU: {cpu_name()}; llama.cpp GGUF: "
+            f"`{os.path.basename(gguf) if gguf else 'none'}`.\n\n")
+    table = ["| threads | awqrun prefill tok/s | llama.cpp prefill tok/s | awqrun decode tok/s | "
+             "llama.cpp decode tok/s | decode ratio |", "|---|---|---|---|---|---|"]
+    for th, p, d, ref, _ in rows:
+        rp, rd = ref if ref else (None, None)
+        fmt = lambda v: f"{v:.1f}" if v else "n/a"  # noqa: E731
+        table.append(f"| {th} | {p:.1f} | {fmt(rp)} | {d:.1f} | {fmt(rd)} | {f'{d / rd:.2f}x' if rd else 'n/a'} |")
+    text = head + "\n".join(table) + "\n"
+    print(text)
+    if args.append:
+        with open(args.append, "a") as f:
+            f.write("\n" + text)
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+if __name__ == "__main__":
+    main()

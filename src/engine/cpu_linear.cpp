@@ -1,0 +1,146 @@
+#include "src/engine/cpu_linear.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "src/common/error.h"
+#include "src/common/half.h"
+
+namespace awq {
+
+namespace {
+// Rows dequantized together in the tiled (many-token) path; the tile kernel takes 4.
+constexpr int kTileRows = 4;
+// Tokens per pass over the weights in the tiled path: their activations stay in cache.
+constexpr int kTokenBlock = 64;
+}  // namespace
+
+Int4Matrix repack_int4(const QuantLinear& q) {
+  if (q.in_features % 32 != 0 || q.group_size % 32 != 0)
+    input_error("int4 linear with in_features {} and group_size {}: the CPU backend needs multiples of 32",
+                q.in_features, q.group_size);
+  Int4Matrix m;
+  m.rows = q.out_features;
+  m.cols = q.in_features;
+  m.group_size = q.group_size;
+  m.q.assign(size_t(m.rows) * m.cols / 2, 0);
+  for (int r = 0; r < m.rows; ++r) {
+    uint8_t* row = m.q.data() + size_t(r) * (m.cols / 2);
+    for (int i = 0; i < m.cols; i += 32)
+      for (int j = 0; j < 16; ++j) row[i / 2 + j] = uint8_t(q.q(r, i + j) | (q.q(r, i + 16 + j) << 4));
+  }
+  m.scales = q.scales;
+  m.zeros = q.zeros;
+  return m;
+}
+
+CpuLinear prepare_linear(const Linear& lin) {
+  CpuLinear c;
+  c.in = lin.in_features;
+  c.out = lin.out_features;
+  if (lin.quant) {
+    c.int4 = repack_int4(*lin.quant);
+    c.bias = lin.quant->bias;
+  } else {
+    c.dense = lin.dense;
+    c.bias = lin.bias;
+  }
+  return c;
+}
+
+CpuLinear prepare_dense(const DenseMatrix& m) {
+  CpuLinear c;
+  c.in = m.cols;
+  c.out = m.rows;
+  c.dense = m;
+  return c;
+}
+
+void dense_row_to_float(const DenseMatrix& m, int r, float* out) {
+  const size_t n = size_t(m.cols);
+  switch (m.dtype) {
+    case DType::F16: {
+      const auto* p = reinterpret_cast<const uint16_t*>(m.data) + size_t(r) * n;
+      for (size_t i = 0; i < n; ++i) out[i] = fp16_to_float(p[i]);
+      return;
+    }
+    case DType::BF16: {
+      const auto* p = reinterpret_cast<const uint16_t*>(m.data) + size_t(r) * n;
+      for (size_t i = 0; i < n; ++i) out[i] = bf16_to_float(p[i]);
+      return;
+    }
+    case DType::F32:
+      std::memcpy(out, m.data + size_t(r) * n * 4, n * 4);
+      return;
+    default:
+      runtime_error("dense matrix of dtype {} is not supported", dtype_name(m.dtype));
+  }
+}
+
+void LinearRunner::run(const CpuLinear& lin, const float* x, int T, float* y) {
+  const bool direct_kind = lin.int4 || lin.dense.dtype == DType::F16;
+  if (direct_kind && T <= kDirectMaxTokens) run_direct(lin, x, T, y);
+  else run_tiled(lin, x, T, y);
+  if (!lin.bias.empty())
+    for (int t = 0; t < T; ++t)
+      for (int o = 0; o < lin.out; ++o) y[size_t(t) * lin.out + o] += lin.bias[o];
+}
+
+// One pass over the weights for all T (<= 4) tokens; threads own row ranges.
+void LinearRunner::run_direct(const CpuLinear& lin, const float* x, int T, float* y) {
+  const int rows = lin.out;
+  const int tasks = std::min(rows / 8 + 1, pool_.size() * 4);
+  const int per_task = ((rows + tasks - 1) / tasks + 7) / 8 * 8;
+  if (lin.int4) {
+    const Int4Matrix& w = *lin.int4;
+    const int ng = w.groups();
+    xsum_.assign(size_t(T) * ng, 0.f);
+    for (int t = 0; t < T; ++t)
+      for (int g = 0; g < ng; ++g) {
+        float s = 0.f;
+        for (int i = g * w.group_size; i < (g + 1) * w.group_size; ++i) s += x[size_t(t) * w.cols + i];
+        xsum_[size_t(t) * ng + g] = s;
+      }
+    pool_.run(tasks, [&](int task, int) {
+      const int r0 = task * per_task, r1 = std::min(rows, r0 + per_task);
+      if (r0 < r1) k_.int4_rows(w, r0, r1, x, T, xsum_.data(), y, rows);
+    });
+  } else {
+    const auto* w = reinterpret_cast<const uint16_t*>(lin.dense.data);
+    pool_.run(tasks, [&](int task, int) {
+      const int r0 = task * per_task, r1 = std::min(rows, r0 + per_task);
+      if (r0 < r1) k_.f16_rows(w, lin.in, r0, r1, x, T, y, rows);
+    });
+  }
+}
+
+// Many tokens: each thread dequantizes kTileRows rows to fp32 once per block
+// of kTokenBlock tokens and multiplies them with every token of the block.
+void LinearRunner::run_tiled(const CpuLinear& lin, const float* x, int T, float* y) {
+  const int rows = lin.out, K = lin.in;
+  scratch_.resize(size_t(pool_.size()));
+  for (auto& s : scratch_) s.resize(size_t(kTileRows) * K);
+  const int row_tiles = (rows + kTileRows - 1) / kTileRows;
+  const int tiles_per_task = std::max(1, row_tiles / (pool_.size() * 8));
+  const int tasks = (row_tiles + tiles_per_task - 1) / tiles_per_task;
+  for (int t0 = 0; t0 < T; t0 += kTokenBlock) {
+    const int tb = std::min(kTokenBlock, T - t0);
+    const float* xb = x + size_t(t0) * K;
+    float* yb = y + size_t(t0) * rows;
+    pool_.run(tasks, [&](int task, int thread) {
+      float* buf = scratch_[size_t(thread)].data();
+      const int first = task * tiles_per_task, last = std::min(row_tiles, first + tiles_per_task);
+      for (int tile = first; tile < last; ++tile) {
+        const int r0 = tile * kTileRows, n = std::min(kTileRows, rows - r0);
+        if (lin.int4) k_.int4_dequant(*lin.int4, r0, n, buf);
+        else if (lin.dense.dtype == DType::F16)
+          k_.f16_to_float(reinterpret_cast<const uint16_t*>(lin.dense.data) + size_t(r0) * K, n * K, buf);
+        else
+          for (int r = 0; r < n; ++r) dense_row_to_float(lin.dense, r0 + r, buf + size_t(r) * K);
+        k_.float_tile(buf, n, K, xb, tb, yb, rows, r0);
+      }
+    });
+  }
+}
+
+}  // namespace awq

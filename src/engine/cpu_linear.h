@@ -1,0 +1,45 @@
+// Linear layers on the CPU: AWQ int4 (repacked once, dequantized on the fly)
+// or dense fp16/bf16/fp32 (modules_to_not_convert, lm_head), run over the
+// thread pool with the output rows split between threads.
+#pragma once
+#include <optional>
+#include <vector>
+
+#include "src/engine/cpu_kernels.h"
+#include "src/engine/thread_pool.h"
+#include "src/model/weights.h"
+
+namespace awq {
+
+Int4Matrix repack_int4(const QuantLinear& q);  // throws Error(Input) when in_features % 32 != 0
+
+struct CpuLinear {
+  int in = 0, out = 0;
+  std::optional<Int4Matrix> int4;
+  DenseMatrix dense;        // [out][in] when not int4; F16, BF16 or F32
+  std::vector<float> bias;  // [out] or empty
+};
+
+CpuLinear prepare_linear(const Linear& lin);
+CpuLinear prepare_dense(const DenseMatrix& m);  // no bias (lm_head)
+
+// Converts row r of a dense matrix to fp32 (any of its dtypes).
+void dense_row_to_float(const DenseMatrix& m, int r, float* out);
+
+class LinearRunner {
+ public:
+  LinearRunner(const KernelTable& kernels, ThreadPool& pool) : k_(kernels), pool_(pool) {}
+  // y[t][o] = x[t] . W[o] + bias[o] for T tokens; x is [T][in], y is [T][out].
+  void run(const CpuLinear& lin, const float* x, int T, float* y);
+
+ private:
+  void run_direct(const CpuLinear& lin, const float* x, int T, float* y);
+  void run_tiled(const CpuLinear& lin, const float* x, int T, float* y);
+
+  const KernelTable& k_;
+  ThreadPool& pool_;
+  std::vector<float> xsum_;
+  std::vector<std::vector<float>> scratch_;  // per thread: dequantized rows
+};
+
+}  // namespace awq

@@ -1,0 +1,187 @@
+#include "src/engine/cpu_runner.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <thread>
+
+#include "src/common/error.h"
+#include "src/common/log.h"
+#include "src/engine/attention.h"
+#include "src/engine/cpu_linear.h"
+#include "src/engine/rope.h"
+
+namespace awq {
+namespace {
+
+// Longest span of tokens one internal pass takes: bounds the activation
+// buffers (a long prompt is processed in chunks of this size).
+constexpr int kMaxChunk = 256;
+
+struct CpuLayer {
+  const LayerWeights* w;
+  CpuLinear q, k, v, o, gate, up, down;
+};
+
+class CpuRunner final : public ModelRunner {
+ public:
+  CpuRunner(std::shared_ptr<const ModelWeights> weights, const CpuRunnerOptions& o);
+  const ModelConfig& config() const override { return w_->config; }
+  int max_context() const override { return cache_.capacity(); }
+  std::string describe() const override {
+    return fmt::format("cpu {}, {} thread{}, {}", activation_dtype_name(dtype_), pool_.size(),
+                       pool_.size() == 1 ? "" : "s", simd_level_name(kernels_.level));
+  }
+  void forward(std::span<const int> tokens, int n_past, bool all_logits, std::vector<float>& logits) override;
+
+ private:
+  void forward_chunk(std::span<const int> tokens, int n_past, bool all_logits, float* logits);
+  void run_layer(const CpuLayer& L, int layer, int T, int n_past);
+  void round(float* x, size_t n) const { round_activations(dtype_, x, n); }
+
+  std::shared_ptr<const ModelWeights> w_;
+  ActivationDType dtype_;
+  const KernelTable& kernels_;
+  ThreadPool pool_;
+  LinearRunner linear_;
+  std::vector<CpuLayer> layers_;
+  CpuLinear lm_head_;
+  RopeTable rope_;
+  KvCache cache_;
+  AttentionShape shape_;
+  int cached_ = 0;  // positions of the cache that hold valid keys/values
+  // Activations of the current chunk, [T][width].
+  std::vector<float> h_, xn_, q_, k_, v_, attn_, proj_, gate_, up_;
+};
+
+int resolve_context(const ModelConfig& c, int requested) {
+  if (requested > 0) return requested;
+  const int model_max = c.max_position_embeddings > 0 ? c.max_position_embeddings : kDefaultCpuContextCap;
+  return std::min(model_max, kDefaultCpuContextCap);
+}
+
+int resolve_threads(int requested) {
+  if (requested > 0) return requested;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+CpuRunner::CpuRunner(std::shared_ptr<const ModelWeights> weights, const CpuRunnerOptions& o)
+    : w_(std::move(weights)),
+      dtype_(o.dtype),
+      kernels_(kernel_table(o.simd.value_or(detect_simd_level()))),
+      pool_(resolve_threads(o.threads)),
+      linear_(kernels_, pool_),
+      rope_(rope_inv_freq(w_->config), resolve_context(w_->config, o.max_context)),
+      cache_(w_->config.num_layers, w_->config.num_kv_heads, w_->config.head_dim,
+             resolve_context(w_->config, o.max_context), o.dtype) {
+  const ModelConfig& c = w_->config;
+  if (c.num_kv_heads <= 0 || c.num_heads % c.num_kv_heads != 0)
+    input_error("num_attention_heads {} is not a multiple of num_key_value_heads {}", c.num_heads, c.num_kv_heads);
+  shape_ = {c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
+  for (const LayerWeights& lw : w_->layers)
+    layers_.push_back({&lw, prepare_linear(lw.q), prepare_linear(lw.k), prepare_linear(lw.v), prepare_linear(lw.o),
+                       prepare_linear(lw.gate), prepare_linear(lw.up), prepare_linear(lw.down)});
+  lm_head_ = prepare_dense(w_->lm_head);
+  log_debug("cpu runner: {}, context {}, KV cache {:.1f} MiB", describe(), cache_.capacity(),
+            double(cache_.bytes()) / (1 << 20));
+}
+
+void CpuRunner::forward(std::span<const int> tokens, int n_past, bool all_logits, std::vector<float>& logits) {
+  const int T = int(tokens.size());
+  const ModelConfig& c = w_->config;
+  if (T == 0) input_error("forward: no tokens");
+  if (n_past < 0 || n_past > cached_)
+    input_error("forward: n_past {} is past the {} positions in the KV cache", n_past, cached_);
+  if (n_past + T > max_context())
+    input_error("{} positions exceed the context of {} (--ctx-size)", n_past + T, max_context());
+  for (int id : tokens)
+    if (id < 0 || id >= c.vocab_size) input_error("token id {} is outside the vocabulary (size {})", id, c.vocab_size);
+  logits.resize(size_t(all_logits ? T : 1) * c.vocab_size);
+  for (int t0 = 0; t0 < T; t0 += kMaxChunk) {
+    const int n = std::min(kMaxChunk, T - t0);
+    const bool last_chunk = t0 + n == T;
+    float* out = all_logits ? logits.data() + size_t(t0) * c.vocab_size : (last_chunk ? logits.data() : nullptr);
+    forward_chunk(tokens.subspan(size_t(t0), size_t(n)), n_past + t0, all_logits, out);
+  }
+}
+
+void CpuRunner::forward_chunk(std::span<const int> tokens, int n_past, bool all_logits, float* logits) {
+  const ModelConfig& c = w_->config;
+  const int T = int(tokens.size()), H = c.hidden_size;
+  h_.resize(size_t(T) * H);
+  for (int t = 0; t < T; ++t) dense_row_to_float(w_->embed, tokens[size_t(t)], h_.data() + size_t(t) * H);
+  round(h_.data(), h_.size());
+  for (size_t l = 0; l < layers_.size(); ++l) run_layer(layers_[l], int(l), T, n_past);
+  cached_ = n_past + T;
+  if (!logits) return;
+  // Only the rows whose logits are wanted go through the final norm and lm_head.
+  const int first = all_logits ? 0 : T - 1, n = T - first;
+  xn_.resize(size_t(n) * H);
+  for (int t = 0; t < n; ++t)
+    rms_norm(h_.data() + size_t(first + t) * H, w_->final_norm.data(), H, c.rms_norm_eps, dtype_,
+             xn_.data() + size_t(t) * H);
+  linear_.run(lm_head_, xn_.data(), n, logits);
+  round(logits, size_t(n) * c.vocab_size);
+}
+
+void CpuRunner::run_layer(const CpuLayer& L, int layer, int T, int n_past) {
+  const ModelConfig& c = w_->config;
+  const int H = c.hidden_size, hd = c.head_dim, qw = c.num_heads * hd, kvw = c.num_kv_heads * hd;
+  const size_t I = size_t(c.intermediate_size);
+  xn_.resize(size_t(T) * H);
+  q_.resize(size_t(T) * qw);
+  k_.resize(size_t(T) * kvw);
+  v_.resize(size_t(T) * kvw);
+  attn_.resize(size_t(T) * qw);
+  proj_.resize(size_t(T) * H);
+  gate_.resize(T * I);
+  up_.resize(T * I);
+
+  for (int t = 0; t < T; ++t)
+    rms_norm(h_.data() + size_t(t) * H, L.w->input_norm.data(), H, c.rms_norm_eps, dtype_, xn_.data() + size_t(t) * H);
+  linear_.run(L.q, xn_.data(), T, q_.data());
+  linear_.run(L.k, xn_.data(), T, k_.data());
+  linear_.run(L.v, xn_.data(), T, v_.data());
+  round(v_.data(), v_.size());
+  for (int t = 0; t < T; ++t) {
+    const int p = n_past + t;
+    float* qt = q_.data() + size_t(t) * qw;
+    float* kt = k_.data() + size_t(t) * kvw;
+    // The linear output is rounded before RoPE and the rotated value again after.
+    round(qt, size_t(qw));
+    round(kt, size_t(kvw));
+    for (int h = 0; h < c.num_heads; ++h) apply_rope(rope_, p, qt + size_t(h) * hd);
+    for (int h = 0; h < c.num_kv_heads; ++h) apply_rope(rope_, p, kt + size_t(h) * hd);
+    round(qt, size_t(qw));
+    round(kt, size_t(kvw));
+    cache_.store(layer, p, kt, v_.data() + size_t(t) * kvw);
+  }
+  attention(cache_, layer, shape_, q_.data(), T, n_past, attn_.data(), pool_);
+  round(attn_.data(), attn_.size());
+  linear_.run(L.o, attn_.data(), T, proj_.data());
+  round(proj_.data(), proj_.size());
+  for (size_t i = 0; i < h_.size(); ++i) h_[i] += proj_[i];
+  round(h_.data(), h_.size());
+
+  for (int t = 0; t < T; ++t)
+    rms_norm(h_.data() + size_t(t) * H, L.w->post_attention_norm.data(), H, c.rms_norm_eps, dtype_,
+             xn_.data() + size_t(t) * H);
+  linear_.run(L.gate, xn_.data(), T, gate_.data());
+  linear_.run(L.up, xn_.data(), T, up_.data());
+  round(gate_.data(), gate_.size());
+  round(up_.data(), up_.size());
+  silu_mul(gate_.data(), up_.data(), gate_.size(), dtype_);
+  linear_.run(L.down, gate_.data(), T, proj_.data());
+  round(proj_.data(), proj_.size());
+  for (size_t i = 0; i < h_.size(); ++i) h_[i] += proj_[i];
+  round(h_.data(), h_.size());
+}
+
+}  // namespace
+
+std::unique_ptr<ModelRunner> make_cpu_runner(std::shared_ptr<const ModelWeights> weights,
+                                             const CpuRunnerOptions& options) {
+  if (!weights) runtime_error("make_cpu_runner: no weights");
+  return std::make_unique<CpuRunner>(std::move(weights), options);
+}
+
+}  // namespace awq

@@ -1,0 +1,38 @@
+// The CPU backend: a full Llama / Mistral / Qwen2 forward pass over AWQ int4
+// weights, multi-threaded, with SIMD kernels chosen at run time. It is the
+// reference the GPU kernels are checked against (Float32 mode) and a real
+// fast path.
+//
+// Activation precision (CpuRunnerOptions::dtype): in Float16/BFloat16 mode
+// values are computed in fp32 and rounded to the dtype at these points, which
+// are where the GPU path stores activations: the embedding row; the
+// normalized value and the weighted output of each RMSNorm; the output of
+// every linear (after its bias); q and k after RoPE; the attention output of
+// each head; SiLU(gate) and SiLU(gate) * up; each residual sum; the logits.
+// The KV cache holds fp32 in Float32 mode and the 16-bit dtype otherwise.
+#pragma once
+#include <memory>
+#include <optional>
+
+#include "src/engine/cpu_kernels.h"
+#include "src/engine/cpu_ops.h"
+#include "src/engine/model_runner.h"
+#include "src/model/weights.h"
+
+namespace awq {
+
+inline constexpr int kDefaultCpuContextCap = 8192;
+
+struct CpuRunnerOptions {
+  int threads = 0;      // 0: std::thread::hardware_concurrency()
+  int max_context = 0;  // 0: max_position_embeddings, capped to kDefaultCpuContextCap
+  ActivationDType dtype = ActivationDType::Float32;
+  std::optional<SimdLevel> simd;  // cap the SIMD level (tests, benchmarks); default: best available
+};
+
+// Repacks the int4 weights and preallocates the KV cache. Throws Error(Input)
+// for a rope scaling the backend lacks (dynamic, yarn) or unsupported shapes.
+std::unique_ptr<ModelRunner> make_cpu_runner(std::shared_ptr<const ModelWeights> weights,
+                                             const CpuRunnerOptions& options);
+
+}  // namespace awq

@@ -1,0 +1,128 @@
+// Matrix-product kernels (every SIMD level, including the scalar fallback)
+// against float64 loops over the canonical QuantLinear / fp16 weights.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "src/common/half.h"
+#include "src/engine/cpu_linear.h"
+#include "tests/engine/engine_test_util.h"
+
+using namespace awq;
+
+namespace {
+
+QuantLinear random_quant(std::mt19937& rng, int in, int out, int group, bool bias) {
+  QuantLinear q = QuantLinear::allocate(in, out, group, bias);
+  std::uniform_int_distribution<int> nib(0, 15);
+  std::uniform_real_distribution<float> sc(0.001f, 0.05f);
+  for (int o = 0; o < out; ++o)
+    for (int i = 0; i < in; ++i) q.set_q(o, i, uint8_t(nib(rng)));
+  for (auto& z : q.zeros) z = uint8_t(nib(rng));
+  for (auto& s : q.scales) s = float_to_fp16(sc(rng));
+  for (auto& b : q.bias) b = sc(rng) * 10.f;
+  return q;
+}
+
+double rel_error(const std::vector<float>& out, const std::vector<double>& ref) {
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    diff += (out[i] - ref[i]) * (out[i] - ref[i]);
+    norm += ref[i] * ref[i];
+  }
+  return std::sqrt(diff / norm);
+}
+
+}  // namespace
+
+TEST_CASE("int4 linear matches a float64 loop on every SIMD level", "[engine][kernels]") {
+  std::mt19937 rng(11);
+  struct Shape { int in, out, group; bool bias; };
+  for (const Shape s : {Shape{64, 24, 32, false}, Shape{256, 72, 128, true}, Shape{576, 40, 64, false},
+                        Shape{96, 16, 96, true}}) {
+    const QuantLinear q = random_quant(rng, s.in, s.out, s.group, s.bias);
+    Linear lin;
+    lin.in_features = s.in;
+    lin.out_features = s.out;
+    lin.quant = q;
+    const CpuLinear cl = prepare_linear(lin);
+    for (int T : {1, 2, 3, 4, 5, 9, 70}) {
+      const auto x = test::random_floats(rng, size_t(T) * s.in);
+      std::vector<double> ref(size_t(T) * s.out);
+      for (int t = 0; t < T; ++t)
+        for (int o = 0; o < s.out; ++o) {
+          double acc = s.bias ? q.bias[size_t(o)] : 0.0;
+          for (int i = 0; i < s.in; ++i) acc += double(x[size_t(t) * s.in + i]) * q.weight(o, i);
+          ref[size_t(t) * s.out + o] = acc;
+        }
+      for (SimdLevel level : test::available_simd_levels()) {
+        for (int threads : {1, 3}) {
+          ThreadPool pool(threads);
+          LinearRunner runner(kernel_table(level), pool);
+          std::vector<float> y(size_t(T) * s.out, NAN);
+          runner.run(cl, x.data(), T, y.data());
+          INFO("in " << s.in << " out " << s.out << " group " << s.group << " T " << T << " "
+                     << simd_level_name(level) << " threads " << threads);
+          CHECK(rel_error(y, ref) < 1e-5);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("fp16 dense linear matches a float64 loop on every SIMD level", "[engine][kernels]") {
+  std::mt19937 rng(12);
+  for (int K : {64, 37, 300}) {
+    const int N = 29;
+    std::vector<uint16_t> w(size_t(N) * K);
+    for (auto& v : w) v = float_to_fp16(test::random_floats(rng, 1)[0]);
+    Linear lin;
+    lin.in_features = K;
+    lin.out_features = N;
+    lin.dense = DenseMatrix{N, K, DType::F16, reinterpret_cast<const uint8_t*>(w.data())};
+    const CpuLinear cl = prepare_linear(lin);
+    for (int T : {1, 4, 7}) {
+      const auto x = test::random_floats(rng, size_t(T) * K);
+      std::vector<double> ref(size_t(T) * N);
+      for (int t = 0; t < T; ++t)
+        for (int o = 0; o < N; ++o) {
+          double acc = 0;
+          for (int i = 0; i < K; ++i) acc += double(x[size_t(t) * K + i]) * fp16_to_float(w[size_t(o) * K + i]);
+          ref[size_t(t) * N + o] = acc;
+        }
+      for (SimdLevel level : test::available_simd_levels()) {
+        ThreadPool pool(2);
+        LinearRunner runner(kernel_table(level), pool);
+        std::vector<float> y(size_t(T) * N, NAN);
+        runner.run(cl, x.data(), T, y.data());
+        INFO("K " << K << " T " << T << " " << simd_level_name(level));
+        CHECK(rel_error(y, ref) < 1e-5);
+      }
+    }
+  }
+}
+
+TEST_CASE("repacked int4 matrix holds the same values", "[engine][kernels]") {
+  std::mt19937 rng(13);
+  const QuantLinear q = random_quant(rng, 128, 8, 32, false);
+  const Int4Matrix m = repack_int4(q);
+  for (int o = 0; o < 8; ++o)
+    for (int i = 0; i < 128; ++i) REQUIRE(m.at(o, i) == q.q(o, i));
+  QuantLinear odd = QuantLinear::allocate(48, 8, 48);
+  CHECK_THROWS_WITH(repack_int4(odd), Catch::Contains("multiples of 32"));
+}
+
+TEST_CASE("thread pool runs every task exactly once, repeatedly", "[engine][threads]") {
+  ThreadPool pool(3);
+  for (int round = 0; round < 200; ++round) {
+    const int tasks = 1 + round % 37;
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(tasks));
+    std::atomic<int> bad_thread{0};  // Catch assertions are not thread-safe: count, check after
+    pool.run(tasks, [&](int task, int thread) {
+      if (thread < 0 || thread >= 3) bad_thread.fetch_add(1);
+      hits[size_t(task)].fetch_add(1);
+    });
+    REQUIRE(bad_thread.load() == 0);
+    for (auto& h : hits) REQUIRE(h.load() == 1);
+  }
+}
