@@ -22,6 +22,8 @@ int dispatch(const awq::CommandLine& cl) {
   using Kind = awq::CommandLine::Kind;
   switch (cl.kind) {
     case Kind::Run: return awq::run_generate(cl.run);
+    case Kind::Batch: return awq::run_batch(cl.batch);
+    case Kind::Chat: return awq::run_chat(cl.chat);
     case Kind::Inspect: return awq::run_inspect(cl.inspect);
     case Kind::Tokenize: return awq::run_tokenize(cl.tokenize);
     case Kind::Perplexity: return awq::run_perplexity(cl.perplexity);

@@ -1,0 +1,96 @@
+// awqrun batch -i requests.jsonl -o results.jsonl: every request of the file
+// through the model, one result line per request in input order, resumable.
+// File formats: src/batch/batch_input.h (input), src/batch/batch_result.h (output).
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <system_error>
+
+#include "src/batch/batch_input.h"
+#include "src/batch/batch_loop.h"
+#include "src/batch/progress_display.h"
+#include "src/batch/request_generation.h"
+#include "src/batch/resume.h"
+#include "src/cli/commands.h"
+#include "src/cli/interrupt.h"
+#include "src/cli/session.h"
+#include "src/common/error.h"
+#include "src/common/log.h"
+
+namespace awq {
+namespace {
+
+// Prompt ids of one request. Chat lists always go through the template;
+// plain prompts only in chat mode. --system is prepended to a chat list that
+// has no system message of its own.
+std::vector<int> request_prompt_ids(const Session& s, const BatchRequest& r, bool templated,
+                                    const std::string& system) {
+  if (!r.messages.is_null()) {
+    nlohmann::ordered_json messages = r.messages;
+    if (!system.empty() && messages[0].value("role", "") != "system") {
+      const nlohmann::ordered_json system_message = {{"role", "system"}, {"content", system}};
+      messages.insert(messages.begin(), system_message);
+    }
+    return encode_prompt(s, render_chat_messages(s, messages), true);
+  }
+  if (!templated) return encode_prompt(s, r.prompt, false);
+  return encode_prompt(s, render_chat_prompt(s, r.prompt, system), true);
+}
+
+void refuse_same_file(const std::string& input, const std::string& output) {
+  std::error_code ec;
+  if (input != "-" && output != "-" && std::filesystem::equivalent(input, output, ec))
+    usage_error("-o {} is the input file; results need a file of their own", output);
+}
+
+}  // namespace
+
+int run_batch(const BatchCommand& cmd) {
+  refuse_same_file(cmd.input, cmd.output);
+  // The input is read and checked before the model loads: a wrong path fails at once.
+  const std::string content = read_batch_file(cmd.input);
+  const InputFormat format = parse_input_format(cmd.input_format, cmd.input, content);
+  const bool to_stdout = cmd.output == "-";
+  const ResumeState resume = to_stdout ? ResumeState{} : prepare_resume(cmd.output);
+  RequestQueue queue(parse_batch_input(content, format), resume);
+  log_info("batch: {} requests ({}), {} already done", queue.remaining() + queue.skipped(),
+           format == InputFormat::Jsonl ? "JSONL" : "text, one prompt a line", queue.skipped());
+
+  BatchProgress progress;
+  if (queue.remaining() > 0) {
+    // Opened first, so that an unwritable -o fails before the model loads.
+    const auto sink = to_stdout ? std::make_unique<FdLineSink>() : std::make_unique<FdLineSink>(cmd.output, true);
+    OrderedResultWriter writer(*sink, queue.order());
+    Session s = open_session(cmd.model, cmd.chat_template_file);
+    const bool templated = use_chat_template(s, cmd.chat_mode);
+    if (!templated && !cmd.system.empty()) log_warn("--system is used only with the chat template (not with --raw)");
+    const GenerateOptions base = make_generate_options(s, cmd.sampling, cmd.max_new_tokens, cmd.stop);
+    const RequestHandler handle = [&](const BatchRequest& r) {
+      check_interrupt();
+      const std::vector<int> ids = request_prompt_ids(s, r, templated, cmd.system);
+      return generate_request(*s.runner, s.tokenizer, ids, options_for_request(base, r.overrides, r.index),
+                              check_interrupt);
+    };
+
+    ProgressDisplay display(queue.remaining(), queue.skipped(),
+                            ::isatty(STDERR_FILENO) == 1 && log_level() <= LogLevel::Warn);
+    try {
+      progress = run_one_by_one(queue, writer, handle, [&](const BatchProgress& p) { display.update(p); });
+    } catch (...) {
+      display.finish();
+      throw;
+    }
+    display.finish();
+  }
+
+  const size_t failed = progress.failed + resume.error_lines;
+  if (failed > 0)
+    log_warn("batch: {} of {} requests failed; their lines in {} carry \"error\"", failed,
+             progress.total + queue.skipped(), to_stdout ? "the output" : cmd.output);
+  else
+    log_info("batch: all {} requests done", progress.total + queue.skipped());
+  return failed > 0 ? kExitSomeRequestsFailed : 0;
+}
+
+}  // namespace awq
