@@ -1,0 +1,225 @@
+// AWQ int4 x fp16 decode kernel ("GEMV", 1..16 tokens) on tensor cores.
+//
+// Shapes: x [m][K] fp16, W [N][K] int4 in the mma-tile layout of
+// cuda/awq_pack.h, y [m][N] fp16. The weight tile is the mma A operand (rows =
+// output channels) and x^T the B operand (n = tokens), so 1..8 tokens cost one
+// n8 tile (T = 1) and 9..16 two (T = 2).
+// Block = 4 warps on ONE 64-row tile; the block's K range (split-K over
+// grid.y) is dealt to the warps chunk by chunk (64 k each), so the 4 warps
+// stream adjacent 2 KiB pieces. Each warp runs its own 4-stage cp.async
+// pipeline (weights 2 KiB + x 8T x 64 halves per stage, x rows padded 16 B so
+// ldmatrix is conflict-free) and synchronizes only with __syncwarp. Dequant in
+// registers: lop3 into 0x6400-biased fp16 pairs, hsub2 (exact q - z), hmul2.
+// The 4 warps' fp32 sums meet in shared memory; with split-K the block writes
+// fp32 partials and the last block to arrive (atomic counter) adds the splits
+// in split order: deterministic.
+//
+// PRECOND: 1 <= m <= 16; K % 64 == 0; group_size % 16 == 0, K % group_size == 0;
+//          out_padded % 64 == 0; 16-byte aligned pointers; counters zero on
+//          entry (left zero on exit).
+#include <cuda_fp16.h>
+
+#include <algorithm>
+
+#include "cuda/awq_matmul.h"
+#include "cuda/cuda_check.h"
+#include "cuda/device_info.h"
+#include "cuda/mma_util.cuh"
+
+namespace awq::cuda {
+namespace {
+
+constexpr int kWarps = 4, kThreads = 128, kChunkK = 64, kStages = 4, kXStride = kChunkK + 8;
+
+struct GemvParams {
+  const uint32_t* qweight;
+  const uint32_t* scale_zero;
+  const __half* bias;
+  const __half* x;
+  __half* y;
+  int m, n, n_padded, k, group_size, splits;
+  float* partial;
+  unsigned* counters;
+};
+
+template <int T>
+struct GemvSmem {
+  union {  // the warp sums reuse the drained pipeline buffers
+    struct {
+      uint4 w[kWarps][kStages][4][32];
+      __half x[kWarps][kStages][8 * T][kXStride];
+    } pipe;
+    float sum[kWarps][8 * T][64];
+  };
+  int is_last;
+};
+
+template <int T>
+__global__ void __launch_bounds__(kThreads) awq_gemv_kernel(const GemvParams p) {
+  extern __shared__ uint4 smem_raw[];
+  GemvSmem<T>& sm = *reinterpret_cast<GemvSmem<T>*>(smem_raw);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, cq = lane % 4;
+  const int tile = blockIdx.x;
+  const int ksteps = p.k / 16, groups = p.k / p.group_size, ksteps_per_group = p.group_size / 16;
+  const int nchunks = p.k / kChunkK;
+  const int c_begin = int(blockIdx.y) * nchunks / p.splits, c_end = (int(blockIdx.y) + 1) * nchunks / p.splits;
+  // This warp's chunks: c_begin + warp, + 4, ...
+  const int my_chunks = c_end - c_begin > warp ? (c_end - c_begin - warp + kWarps - 1) / kWarps : 0;
+
+  auto load_stage = [&](int i, int slot) {
+    const int chunk = c_begin + warp + i * kWarps;
+    const uint4* src = reinterpret_cast<const uint4*>(p.qweight) + (size_t(tile) * ksteps + chunk * 4) * 32 + lane;
+#pragma unroll
+    for (int s = 0; s < 4; ++s) cp_async16(&sm.pipe.w[warp][slot][s][lane], src + s * 32);
+#pragma unroll
+    for (int i2 = lane; i2 < 8 * T * 8; i2 += 32) {
+      const int row = i2 / 8, seg = i2 % 8;
+      const __half* xs = p.x + size_t(min(row, p.m - 1)) * p.k + chunk * kChunkK + seg * 8;
+      cp_async16(&sm.pipe.x[warp][slot][row][seg * 8], xs, row < p.m ? 16 : 0);
+    }
+  };
+
+  float acc[4][T][4];
+#pragma unroll
+  for (int j = 0; j < 4; ++j)
+#pragma unroll
+    for (int nt = 0; nt < T; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[j][nt][e] = 0.f;
+
+#pragma unroll
+  for (int s = 0; s < kStages - 1; ++s) {
+    if (s < my_chunks) load_stage(s, s);
+    cp_async_commit();
+  }
+  uint32_t sz[8] = {};
+  for (int i = 0; i < my_chunks; ++i) {
+    cp_async_wait<kStages - 2>();
+    __syncwarp();
+    if (i + kStages - 1 < my_chunks) load_stage(i + kStages - 1, (i + kStages - 1) % kStages);
+    cp_async_commit();
+    const int slot = i % kStages, chunk = c_begin + warp + i * kWarps;
+#pragma unroll
+    for (int s = 0; s < 4; ++s) {
+      const int kstep = chunk * 4 + s;
+      if (s == 0 || kstep % ksteps_per_group == 0) {
+        const uint4* src =
+            reinterpret_cast<const uint4*>(p.scale_zero + ((size_t(tile) * groups + kstep / ksteps_per_group) * 8 + g) * 8);
+        const uint4 lo = __ldg(src), hi = __ldg(src + 1);
+        sz[0] = lo.x; sz[1] = lo.y; sz[2] = lo.z; sz[3] = lo.w;
+        sz[4] = hi.x; sz[5] = hi.y; sz[6] = hi.z; sz[7] = hi.w;
+      }
+      uint32_t b[T][2];
+#pragma unroll
+      for (int nt = 0; nt < T; ++nt)
+        ldmatrix_x2(b[nt], &sm.pipe.x[warp][slot][nt * 8 + (lane & 7)][s * 16 + ((lane >> 3) & 1) * 8]);
+      const uint4 wq = sm.pipe.w[warp][slot][s][lane];
+      const uint32_t words[4] = {wq.x, wq.y, wq.z, wq.w};
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const uint32_t s0 = dup_low(sz[2 * j]), z0 = dup_high(sz[2 * j]);
+        const uint32_t s1 = dup_low(sz[2 * j + 1]), z1 = dup_high(sz[2 * j + 1]);
+        const uint32_t a[4] = {dequant_pair(words[j], s0, z0), dequant_pair(words[j] >> 4, s1, z1),
+                               dequant_pair(words[j] >> 8, s0, z0), dequant_pair(words[j] >> 12, s1, z1)};
+#pragma unroll
+        for (int nt = 0; nt < T; ++nt) mma_16816(acc[j][nt], a, b[nt][0], b[nt][1]);
+      }
+    }
+  }
+  cp_async_wait<0>();
+  __syncthreads();  // every warp is done with the pipeline buffers that sum[] reuses
+
+  // Sum the 4 warps in shared memory: sum[warp][token][row within tile].
+#pragma unroll
+  for (int j = 0; j < 4; ++j)
+#pragma unroll
+    for (int nt = 0; nt < T; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        sm.sum[warp][nt * 8 + 2 * cq + (e & 1)][j * 16 + g + (e >= 2 ? 8 : 0)] = acc[j][nt][e];
+  __syncthreads();
+  const int elems = p.m * 64;  // only real tokens
+  const int row0 = tile * 64;
+  if (p.splits == 1) {
+    for (int i = threadIdx.x; i < elems; i += kThreads) {
+      const int t = i / 64, r = i % 64;
+      if (row0 + r >= p.n) continue;
+      float v = sm.sum[0][t][r] + sm.sum[1][t][r] + sm.sum[2][t][r] + sm.sum[3][t][r];
+      if (p.bias) v += __half2float(p.bias[row0 + r]);
+      p.y[size_t(t) * p.n + row0 + r] = __float2half_rn(v);
+    }
+    return;
+  }
+  // partial[split][token][n_padded]
+  for (int i = threadIdx.x; i < elems; i += kThreads) {
+    const int t = i / 64, r = i % 64;
+    __stcg(&p.partial[(size_t(blockIdx.y) * p.m + t) * p.n_padded + row0 + r],
+           sm.sum[0][t][r] + sm.sum[1][t][r] + sm.sum[2][t][r] + sm.sum[3][t][r]);
+  }
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) sm.is_last = atomicAdd(&p.counters[tile], 1u) == unsigned(p.splits - 1);
+  __syncthreads();
+  if (!sm.is_last) return;
+  __threadfence();
+  for (int i = threadIdx.x; i < elems; i += kThreads) {
+    const int t = i / 64, r = i % 64;
+    if (row0 + r >= p.n) continue;
+    float v = 0.f;
+    for (int s = 0; s < p.splits; ++s) v += __ldcg(&p.partial[(size_t(s) * p.m + t) * p.n_padded + row0 + r]);
+    if (p.bias) v += __half2float(p.bias[row0 + r]);
+    p.y[size_t(t) * p.n + row0 + r] = __float2half_rn(v);
+  }
+  if (threadIdx.x == 0) p.counters[tile] = 0;
+}
+
+template <int T>
+void launch_gemv(const GemvParams& base, const MatmulWorkspace& ws, int split_k, cudaStream_t stream) {
+  GemvParams p = base;
+  const int tiles = p.n_padded / 64, nchunks = p.k / kChunkK;
+  int splits = split_k;
+  if (splits <= 0) {
+    // Fill the SMs in ONE wave (a second partial wave doubles the latency):
+    // as many blocks as fit resident, rounded down.
+    static int resident = 0;
+    if (!resident) {
+      AWQ_CUDA_CHECK(cudaFuncSetAttribute(awq_gemv_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          int(sizeof(GemvSmem<T>))));
+      int per_sm = 0;
+      AWQ_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, awq_gemv_kernel<T>, kThreads,
+                                                                   sizeof(GemvSmem<T>)));
+      resident = std::max(1, per_sm) * device_sm_count();
+    }
+    splits = std::max(1, resident / tiles);
+  }
+  splits = std::clamp(splits, 1, nchunks);
+  while (splits > 1 && (size_t(splits) * p.m * p.n_padded > ws.partial_floats || size_t(tiles) > ws.counter_count))
+    --splits;
+  p.splits = splits;
+  p.partial = ws.partial;
+  p.counters = ws.counters;
+  const size_t smem = sizeof(GemvSmem<T>);
+  static bool attr_set = false;
+  if (!attr_set) {
+    AWQ_CUDA_CHECK(cudaFuncSetAttribute(awq_gemv_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+    attr_set = true;
+  }
+  awq_gemv_kernel<T><<<dim3(tiles, splits), kThreads, smem, stream>>>(p);
+  AWQ_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+void awq_gemv_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t* y, const MatmulWorkspace& ws,
+                     void* stream, int split_k) {
+  if (m <= 0) return;
+  if (m > kGemvMaxTokens) throw_cuda_error(cudaErrorInvalidValue, "awq_gemv_matmul: m > 16", __FILE__, __LINE__);
+  const GemvParams p{w.qweight, w.scale_zero, reinterpret_cast<const __half*>(w.bias),
+                     reinterpret_cast<const __half*>(x), reinterpret_cast<__half*>(y), m, w.out_features,
+                     w.out_padded, w.in_features, w.group_size, 1, nullptr, nullptr};
+  const auto s = static_cast<cudaStream_t>(stream);
+  if (m <= 8) launch_gemv<1>(p, ws, split_k, s);
+  else launch_gemv<2>(p, ws, split_k, s);
+}
+
+}  // namespace awq::cuda

@@ -1,0 +1,50 @@
+// AWQ int4 x fp16 matrix products on the GPU. Device pointers only; no CUDA
+// types leak out (streams are passed as void*, fp16 data as uint16_t bits).
+//
+//   y[m][n] = sum_k x[m][k] * W[n][k] + bias[n],  W dequantized from the
+//   mma-tile layout of cuda/awq_pack.h; x, y fp16 row-major; fp32 accumulation.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace awq::cuda {
+
+struct MmaWeightsView {
+  const uint32_t* qweight = nullptr;     // device, layout of awq_pack.h
+  const uint32_t* scale_zero = nullptr;  // device
+  const uint16_t* bias = nullptr;        // device fp16 [out] or null
+  int in_features = 0, out_features = 0, out_padded = 0, group_size = 0;
+};
+
+// Split-K scratch: fp32 partial sums and per-tile arrival counters (the
+// counters must be zero when first used; each launch leaves them zero).
+struct MatmulWorkspace {
+  float* partial = nullptr;
+  size_t partial_floats = 0;
+  unsigned* counters = nullptr;
+  size_t counter_count = 0;
+};
+inline constexpr size_t kMatmulPartialFloats = size_t(4) << 20;  // 16 MiB: enough for every decode shape
+inline constexpr size_t kMatmulCounters = 1 << 16;
+
+// Tensor-core kernels with in-register dequantization (split_k = 0 picks the
+// split from the grid size; > 0 forces it, for tests):
+//  - awq_gemv_matmul: decode, 1 <= m <= kGemvMaxTokens (awq_gemv.cu);
+//  - awq_gemm_matmul: any m, tiled 256 rows x 64 tokens (awq_matmul.cu);
+//  - awq_mma_matmul: the GEMV kernel for m <= kGemvMaxTokens, else the GEMM one.
+inline constexpr int kGemvMaxTokens = 16;
+void awq_gemv_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t* y, const MatmulWorkspace& ws,
+                     void* stream, int split_k = 0);
+void awq_gemm_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t* y, const MatmulWorkspace& ws,
+                     void* stream, int split_k = 0);
+void awq_mma_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t* y, const MatmulWorkspace& ws,
+                    void* stream, int split_k = 0);
+
+// Dequantizes the packed weights into fp16 W[out][in] (row-major), for the
+// cuBLAS path at large m. `out` holds out_features * in_features halves.
+void awq_dequantize(const MmaWeightsView& w, uint16_t* out, void* stream);
+
+// y[m][n] += bias[n] (fp16), used after cuBLAS.
+void add_bias(uint16_t* y, const uint16_t* bias, int m, int n, void* stream);
+
+}  // namespace awq::cuda

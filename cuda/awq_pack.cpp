@@ -1,0 +1,91 @@
+#include "cuda/awq_pack.h"
+
+#include "src/common/error.h"
+#include "src/common/half.h"
+
+namespace awq::cuda {
+namespace {
+
+// Row lookup across stacked parts; rows past the end read as zero.
+struct StackedRows {
+  std::vector<const QuantLinear*> part_of_row;
+  std::vector<int> local_row;
+  const QuantLinear* part(int r) const { return r < int(part_of_row.size()) ? part_of_row[r] : nullptr; }
+  uint32_t q(int r, int k) const { const auto* p = part(r); return p ? p->q(local_row[r], k) : 0; }
+};
+
+}  // namespace
+
+MmaPackedHost pack_mma(std::span<const QuantLinear* const> parts) {
+  if (parts.empty()) runtime_error("pack_mma: no parts");
+  const int in = parts[0]->in_features, group = parts[0]->group_size;
+  StackedRows rows;
+  bool any_bias = false;
+  for (const QuantLinear* p : parts) {
+    if (p->in_features != in || p->group_size != group)
+      input_error("cuda: fused linears differ in in_features/group_size ({}/{} vs {}/{})", p->in_features,
+                  p->group_size, in, group);
+    for (int r = 0; r < p->out_features; ++r) {
+      rows.part_of_row.push_back(p);
+      rows.local_row.push_back(r);
+    }
+    any_bias = any_bias || !p->bias.empty();
+  }
+  if (in % 64 != 0 || group % 16 != 0 || in % group != 0)
+    input_error("cuda: linear with in_features {} and group_size {} is not supported (needs in % 64 == 0, "
+                "group % 16 == 0)", in, group);
+
+  MmaPackedHost out;
+  out.in_features = in;
+  out.out_features = int(rows.part_of_row.size());
+  out.out_padded = (out.out_features + 63) / 64 * 64;
+  out.group_size = group;
+  const int tiles = out.out_padded / 64, ksteps = in / 16, groups = in / group;
+
+  out.qweight.assign(size_t(tiles) * ksteps * 128, 0);
+  for (int t = 0; t < tiles; ++t)
+    for (int s = 0; s < ksteps; ++s)
+      for (int lane = 0; lane < 32; ++lane)
+        for (int j = 0; j < 4; ++j) {
+          const int g = lane / 4, c = lane % 4;
+          const int r0 = 64 * t + 16 * j + g, r1 = r0 + 8, k0 = 16 * s + 2 * c;
+          const uint32_t nib[8] = {rows.q(r0, k0),     rows.q(r1, k0),     rows.q(r0, k0 + 8), rows.q(r1, k0 + 8),
+                                   rows.q(r0, k0 + 1), rows.q(r1, k0 + 1), rows.q(r0, k0 + 9), rows.q(r1, k0 + 9)};
+          uint32_t w = 0;
+          for (int n = 0; n < 8; ++n) w |= nib[n] << (4 * n);
+          out.qweight[((size_t(t) * ksteps + s) * 32 + lane) * 4 + j] = w;
+        }
+
+  out.scale_zero.assign(size_t(tiles) * groups * 64, 0);
+  for (int t = 0; t < tiles; ++t)
+    for (int grp = 0; grp < groups; ++grp)
+      for (int g = 0; g < 8; ++g)
+        for (int j = 0; j < 4; ++j)
+          for (int h = 0; h < 2; ++h) {
+            const int r = 64 * t + 16 * j + g + 8 * h;
+            const QuantLinear* p = rows.part(r);
+            uint32_t scale = 0, zero = 0;
+            if (p) {
+              scale = p->scales[size_t(rows.local_row[r]) * groups + grp];
+              zero = p->zero(rows.local_row[r], grp);
+            }
+            const uint32_t zero_h = float_to_fp16(1024.f + float(zero));
+            out.scale_zero[((size_t(t) * groups + grp) * 8 + g) * 8 + 2 * j + h] = scale | zero_h << 16;
+          }
+
+  if (any_bias) {
+    out.bias.reserve(out.out_features);
+    for (int r = 0; r < out.out_features; ++r) {
+      const QuantLinear* p = rows.part(r);
+      out.bias.push_back(float_to_fp16(p->bias.empty() ? 0.f : p->bias[rows.local_row[r]]));
+    }
+  }
+  return out;
+}
+
+MmaPackedHost pack_mma(const QuantLinear& lin) {
+  const QuantLinear* parts[] = {&lin};
+  return pack_mma(parts);
+}
+
+}  // namespace awq::cuda

@@ -1,0 +1,40 @@
+// The CUDA backend: a Llama / Mistral / Qwen2 forward pass on one GPU with
+// AWQ int4 weights repacked for the tensor-core kernels (awq_pack.h), fp16
+// activations (fp32 residual stream, fp32 accumulation everywhere), and a
+// preallocated fp16 KV cache. Single-token steps replay a captured CUDA graph.
+#pragma once
+#include <memory>
+#include <span>
+
+#include "src/engine/model_runner.h"
+#include "src/model/weights.h"
+
+namespace awq {
+
+// Which kernel runs the quantized linears for a span of m tokens:
+//   Auto: GEMV kernel for m <= 16, GEMM kernel up to 63, dequantize + cuBLAS
+//         from 64 (the crossover measured by awq-kernel-bench, docs/PERF.md);
+//   Gemv: GEMV kernel for m <= 16, GEMM kernel above (never cuBLAS);
+//   Gemm: the tensor-core GEMM kernel for every m.
+enum class CudaKernelFamily { Auto, Gemm, Gemv };
+
+struct CudaRunnerOptions {
+  int device = 0;
+  int max_context = 0;  // 0: max_position_embeddings, capped to 8192
+  CudaKernelFamily kernels = CudaKernelFamily::Auto;
+};
+
+class CudaRunner : public ModelRunner {
+ public:
+  // forward() without logits: the argmax of the last position's logits is
+  // taken on the device and only the token id crosses to the host.
+  virtual int forward_greedy(std::span<const int> tokens, int n_past) = 0;
+};
+
+// Throws Error(Device) when there is no usable GPU or when the weights, cache
+// and buffers would not fit ("needs X GiB, Y GiB free on cuda:N", checked
+// before allocating); Error(Input) for shapes or rope scalings it lacks.
+std::unique_ptr<CudaRunner> make_cuda_runner(std::shared_ptr<const ModelWeights> weights,
+                                             const CudaRunnerOptions& options);
+
+}  // namespace awq

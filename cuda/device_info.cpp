@@ -1,0 +1,43 @@
+#include "cuda/device_info.h"
+
+#include "cuda/cuda_check.h"
+#include "src/common/error.h"
+
+namespace awq::cuda {
+
+int device_sm_count() {
+  static thread_local int cached_device = -1, cached_sms = 0;
+  int dev = 0;
+  AWQ_CUDA_CHECK(cudaGetDevice(&dev));
+  if (dev != cached_device) {
+    AWQ_CUDA_CHECK(cudaDeviceGetAttribute(&cached_sms, cudaDevAttrMultiProcessorCount, dev));
+    cached_device = dev;
+  }
+  return cached_sms;
+}
+
+std::string select_device(int index) {
+  int count = 0;
+  const cudaError_t err = cudaGetDeviceCount(&count);
+  if (err != cudaSuccess) {
+    cudaGetLastError();
+    device_error("no CUDA device: {} ({})", cudaGetErrorName(err), cudaGetErrorString(err));
+  }
+  if (count == 0) device_error("no CUDA device: the driver reports 0 GPUs");
+  if (index < 0 || index >= count) device_error("cuda:{} does not exist ({} GPU(s) found)", index, count);
+  AWQ_CUDA_CHECK(cudaSetDevice(index));
+  cudaDeviceProp prop{};
+  AWQ_CUDA_CHECK(cudaGetDeviceProperties(&prop, index));
+  if (prop.major < 8)
+    device_error("cuda:{} ({}) has compute capability {}.{}; awqrun needs 8.0 or newer", index, prop.name,
+                 prop.major, prop.minor);
+  return prop.name;
+}
+
+MemInfo device_memory() {
+  MemInfo m;
+  AWQ_CUDA_CHECK(cudaMemGetInfo(&m.free_bytes, &m.total_bytes));
+  return m;
+}
+
+}  // namespace awq::cuda

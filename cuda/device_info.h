@@ -1,0 +1,19 @@
+// Facts about the current CUDA device, read once and cached.
+#pragma once
+#include <cstddef>
+#include <string>
+
+namespace awq::cuda {
+
+int device_sm_count();  // multiprocessors of the current device
+
+// Throws Error(Device) "no CUDA device ..." when the runtime finds no usable
+// GPU or driver; otherwise selects `index` and returns its name.
+std::string select_device(int index);
+
+struct MemInfo {
+  size_t free_bytes = 0, total_bytes = 0;
+};
+MemInfo device_memory();
+
+}  // namespace awq::cuda

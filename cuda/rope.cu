@@ -1,0 +1,51 @@
+// RoPE (HF rotate_half pairing) on q and k in place, plus the KV-cache store.
+// Grid (n_tokens, n_heads + 2 n_kv), head_dim/2 threads: block (t, h) handles
+// head h of token t at position pos0[0] + t. Angles in fp32 from the host's
+// inv_freq table (same formula as the CPU path), sincosf (full precision:
+// positions reach 1e5). v heads are only copied into the cache.
+// PRECOND: head_dim even and <= 1024; pos0 + n_tokens <= max_ctx.
+#include <cuda_fp16.h>
+
+#include "cuda/cuda_check.h"
+#include "cuda/launch.h"
+
+namespace awq::cuda {
+namespace {
+
+__global__ void rope_store_kernel(__half* qkv, int n_heads, int n_kv, int head_dim, const float* inv_freq,
+                                  const int* pos0, __half* k_cache, __half* v_cache, int max_ctx) {
+  const int t = blockIdx.x, h = blockIdx.y, j = threadIdx.x, half_dim = head_dim / 2;
+  const int pos = pos0[0] + t;
+  __half* head = qkv + (size_t(t) * (n_heads + 2 * n_kv) + h) * head_dim;
+  if (h >= n_heads + n_kv) {  // v head
+    const int kvh = h - n_heads - n_kv;
+    __half* dst = v_cache + (size_t(kvh) * max_ctx + pos) * head_dim;
+    dst[j] = head[j];
+    dst[j + half_dim] = head[j + half_dim];
+    return;
+  }
+  float s, c;
+  sincosf(float(pos) * inv_freq[j], &s, &c);
+  const float x0 = __half2float(head[j]), x1 = __half2float(head[j + half_dim]);
+  const __half r0 = __float2half_rn(x0 * c - x1 * s), r1 = __float2half_rn(x1 * c + x0 * s);
+  head[j] = r0;
+  head[j + half_dim] = r1;
+  if (h >= n_heads) {
+    __half* dst = k_cache + (size_t(h - n_heads) * max_ctx + pos) * head_dim;
+    dst[j] = r0;
+    dst[j + half_dim] = r1;
+  }
+}
+
+}  // namespace
+
+void rope_store_kv(uint16_t* qkv, int n_tokens, int n_heads, int n_kv, int head_dim, const float* inv_freq,
+                   const int* pos0, uint16_t* k_cache, uint16_t* v_cache, int max_ctx, void* stream) {
+  if (n_tokens <= 0) return;
+  rope_store_kernel<<<dim3(n_tokens, n_heads + 2 * n_kv), head_dim / 2, 0, static_cast<cudaStream_t>(stream)>>>(
+      reinterpret_cast<__half*>(qkv), n_heads, n_kv, head_dim, inv_freq, pos0, reinterpret_cast<__half*>(k_cache),
+      reinterpret_cast<__half*>(v_cache), max_ctx);
+  AWQ_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace awq::cuda

@@ -1,0 +1,76 @@
+// SwiGLU activation and greedy argmax.
+//   swiglu: one thread per output element, out = silu(g) * u in fp32, rounded once.
+//   argmax_rows: one 1024-thread block per row; first index wins ties (torch.argmax).
+// PRECOND: gate_up is [n][2 * inter] with gate first (the fused gate+up linear).
+#include <cuda_fp16.h>
+
+#include <cfloat>
+
+#include "cuda/cuda_check.h"
+#include "cuda/launch.h"
+
+namespace awq::cuda {
+namespace {
+
+__global__ void swiglu_kernel(const __half* gate_up, __half* out, int n_tokens, int inter) {
+  const size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= size_t(n_tokens) * inter) return;
+  const size_t t = i / inter, c = i % inter;
+  const float g = __half2float(gate_up[t * 2 * inter + c]), u = __half2float(gate_up[t * 2 * inter + inter + c]);
+  out[i] = __float2half_rn(g / (1.f + __expf(-g)) * u);
+}
+
+__device__ void better(float& best, int& idx, float v, int i) {
+  if (v > best || (v == best && i < idx)) {
+    best = v;
+    idx = i;
+  }
+}
+
+__global__ void argmax_kernel(const float* logits, int vocab, int* ids) {
+  const float* row = logits + size_t(blockIdx.x) * vocab;
+  float best = -FLT_MAX;
+  int idx = vocab;
+  for (int i = threadIdx.x; i < vocab; i += blockDim.x) better(best, idx, row[i], i);
+  for (int o = 16; o > 0; o >>= 1) {
+    const float v = __shfl_xor_sync(0xffffffffu, best, o);
+    const int j = __shfl_xor_sync(0xffffffffu, idx, o);
+    better(best, idx, v, j);
+  }
+  __shared__ float sb[32];
+  __shared__ int si[32];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) {
+    sb[warp] = best;
+    si[warp] = idx;
+  }
+  __syncthreads();
+  if (warp == 0) {
+    best = lane < int(blockDim.x / 32) ? sb[lane] : -FLT_MAX;
+    idx = lane < int(blockDim.x / 32) ? si[lane] : vocab;
+    for (int o = 16; o > 0; o >>= 1) {
+      const float v = __shfl_xor_sync(0xffffffffu, best, o);
+      const int j = __shfl_xor_sync(0xffffffffu, idx, o);
+      better(best, idx, v, j);
+    }
+    if (lane == 0) ids[blockIdx.x] = idx < vocab ? idx : 0;
+  }
+}
+
+}  // namespace
+
+void swiglu(const uint16_t* gate_up, uint16_t* out, int n_tokens, int inter, void* stream) {
+  const size_t total = size_t(n_tokens) * inter;
+  if (!total) return;
+  swiglu_kernel<<<unsigned((total + 255) / 256), 256, 0, static_cast<cudaStream_t>(stream)>>>(
+      reinterpret_cast<const __half*>(gate_up), reinterpret_cast<__half*>(out), n_tokens, inter);
+  AWQ_CUDA_CHECK_LAUNCH();
+}
+
+void argmax_rows(const float* logits, int n_rows, int vocab, int* ids, void* stream) {
+  if (n_rows <= 0) return;
+  argmax_kernel<<<n_rows, 1024, 0, static_cast<cudaStream_t>(stream)>>>(logits, vocab, ids);
+  AWQ_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace awq::cuda

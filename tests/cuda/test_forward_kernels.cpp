@@ -1,0 +1,191 @@
+// Forward-pass kernels (attention, RoPE + cache store, RMSNorm, SwiGLU,
+// argmax) against float64 host references at Mistral-7B / SmolLM2 shapes.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+#include "cuda/device_info.h"
+#include "cuda/launch.h"
+#include "tests/cuda/test_util.h"
+
+namespace awq {
+namespace {
+
+using cuda::DeviceBuffer;
+
+struct AttnCase {
+  int heads, kv, dim, n_past, n_tokens, window, max_ctx, splits;
+};
+
+// Reference: causal softmax attention over fp16 cache values, float64.
+std::vector<double> reference_attention(const AttnCase& c, const std::vector<float>& q, const std::vector<float>& kc,
+                                        const std::vector<float>& vc) {
+  std::vector<double> out(size_t(c.n_tokens) * c.heads * c.dim);
+  const double scale = 1.0 / std::sqrt(double(c.dim));
+  for (int t = 0; t < c.n_tokens; ++t)
+    for (int h = 0; h < c.heads; ++h) {
+      const int kvh = h / (c.heads / c.kv), pos = c.n_past + t;
+      const int lo = c.window > 0 ? std::max(0, pos - c.window + 1) : 0;
+      std::vector<double> s;
+      for (int j = lo; j <= pos; ++j) {
+        double d = 0;
+        for (int i = 0; i < c.dim; ++i)
+          d += double(q[(size_t(t) * (c.heads + 2 * c.kv) + h) * c.dim + i]) *
+               kc[(size_t(kvh) * c.max_ctx + j) * c.dim + i];
+        s.push_back(d * scale);
+      }
+      const double mx = *std::max_element(s.begin(), s.end());
+      double den = 0;
+      for (double& v : s) den += (v = std::exp(v - mx));
+      for (int i = 0; i < c.dim; ++i) {
+        double acc = 0;
+        for (int j = lo; j <= pos; ++j) acc += s[j - lo] * vc[(size_t(kvh) * c.max_ctx + j) * c.dim + i];
+        out[(size_t(t) * c.heads + h) * c.dim + i] = acc / den;
+      }
+    }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("attention matches float64 reference (prefill, decode split-KV, GQA, window)", "[cuda][attention][sanitize]") {
+  cuda::select_device(0);
+  const AttnCase cases[] = {
+      {32, 8, 128, 0, 77, 0, 512, 1},     {32, 8, 128, 263, 37, 100, 512, 1}, {32, 8, 128, 1000, 1, 0, 2048, 8},
+      {32, 8, 128, 1000, 1, 300, 2048, 8}, {9, 3, 64, 5, 40, 0, 256, 1},      {9, 3, 64, 200, 1, 0, 256, 4},
+      {4, 2, 16, 3, 9, 8, 64, 1},         {4, 2, 32, 30, 1, 0, 64, 2}};
+  for (const AttnCase& c : cases) {
+    INFO("heads " << c.heads << "/" << c.kv << " dim " << c.dim << " n_past " << c.n_past << " n " << c.n_tokens
+                  << " window " << c.window << " splits " << c.splits);
+    const size_t cache = size_t(c.kv) * c.max_ctx * c.dim;
+    const auto kc = test::random_f16(cache), vc = test::random_f16(cache);
+    const auto qkv = test::random_f16(size_t(c.n_tokens) * (c.heads + 2 * c.kv) * c.dim);
+    DeviceBuffer<uint16_t> dk{std::span<const uint16_t>(kc)}, dv{std::span<const uint16_t>(vc)},
+        dq{std::span<const uint16_t>(qkv)}, dout(size_t(c.n_tokens) * c.heads * c.dim);
+    const std::vector<int> pos{c.n_past};
+    DeviceBuffer<int> dpos{std::span<const int>(pos)};
+    DeviceBuffer<float> partial(cuda::attention_partial_floats(c.heads, c.dim, c.splits));
+    test::poison(dout);
+    cuda::AttentionArgs a;
+    a.qkv = dq.get();
+    a.k_cache = dk.get();
+    a.v_cache = dv.get();
+    a.out = dout.get();
+    a.pos0 = dpos.get();
+    a.n_tokens = c.n_tokens;
+    a.n_heads = c.heads;
+    a.n_kv = c.kv;
+    a.head_dim = c.dim;
+    a.max_ctx = c.max_ctx;
+    a.window = c.window;
+    a.partial = partial.get();
+    a.kv_splits = c.splits;
+    cuda::attention(a, nullptr);
+    const auto out = test::to_float(dout.download());
+    const auto ref = reference_attention(c, test::to_float(qkv), test::to_float(kc), test::to_float(vc));
+    CHECK(test::count_nonfinite(out) == 0);
+    CHECK(test::rel_error(out, ref) < 3e-3);
+  }
+}
+
+TEST_CASE("rope_store_kv rotates q/k like rotate_half and fills the cache", "[cuda][rope]") {
+  cuda::select_device(0);
+  const int heads = 32, kv = 8, dim = 128, n = 5, n_past = 70000, max_ctx = 70010;
+  std::vector<float> inv(dim / 2);
+  for (int i = 0; i < dim / 2; ++i) inv[i] = 1.f / std::pow(1e6f, float(2 * i) / dim);
+  const auto qkv = test::random_f16(size_t(n) * (heads + 2 * kv) * dim);
+  DeviceBuffer<uint16_t> dqkv{std::span<const uint16_t>(qkv)}, kc(size_t(kv) * max_ctx * dim), vc(size_t(kv) * max_ctx * dim);
+  DeviceBuffer<float> dinv{std::span<const float>(inv)};
+  const std::vector<int> pos{n_past};
+  DeviceBuffer<int> dpos{std::span<const int>(pos)};
+  test::poison(kc);
+  test::poison(vc);
+  cuda::rope_store_kv(dqkv.get(), n, heads, kv, dim, dinv.get(), dpos.get(), kc.get(), vc.get(), max_ctx, nullptr);
+  const auto got = test::to_float(dqkv.download()), kgot = test::to_float(kc.download()), vgot = test::to_float(vc.download());
+  const auto x = test::to_float(qkv);
+  std::vector<double> ref(x.size());
+  std::vector<float> out(x.size()), kref_out, vref_out;
+  std::vector<double> kref, vref;
+  for (int t = 0; t < n; ++t)
+    for (int h = 0; h < heads + 2 * kv; ++h) {
+      const size_t b = (size_t(t) * (heads + 2 * kv) + h) * dim;
+      for (int i = 0; i < dim / 2; ++i) {
+        const double ang = double(n_past + t) * double(inv[i]);
+        const double a = x[b + i], c = x[b + i + dim / 2];
+        const bool rot = h < heads + kv;
+        ref[b + i] = rot ? a * std::cos(ang) - c * std::sin(ang) : a;
+        ref[b + i + dim / 2] = rot ? c * std::cos(ang) + a * std::sin(ang) : c;
+      }
+      if (h >= heads) {
+        const bool is_k = h < heads + kv;
+        const int kvh = is_k ? h - heads : h - heads - kv;
+        const auto& cache = is_k ? kgot : vgot;
+        auto& dst_ref = is_k ? kref : vref;
+        auto& dst_out = is_k ? kref_out : vref_out;
+        for (int i = 0; i < dim; ++i) {
+          dst_ref.push_back(ref[b + i]);
+          dst_out.push_back(cache[(size_t(kvh) * max_ctx + n_past + t) * dim + i]);
+        }
+      }
+    }
+  // fp32 angles at position 7e4 carry ~4e-3 rad of rounding, as in the CPU path and HF.
+  CHECK(test::rel_error(got, ref) < 5e-3);
+  CHECK(test::rel_error(kref_out, kref) < 5e-3);
+  CHECK(test::rel_error(vref_out, vref) < 1e-6);
+}
+
+TEST_CASE("add_rmsnorm, swiglu and argmax match host references", "[cuda][ops]") {
+  cuda::select_device(0);
+  const int n = 3, hidden = 4096, inter = 14336, vocab = 32000;
+  std::vector<float> resid(size_t(n) * hidden), weight(hidden);
+  for (auto& v : resid) v = fp16_to_float(test::random_f16(1, 4.f)[0]);
+  for (auto& v : weight) v = fp16_to_float(test::random_f16(1, 2.f)[0]);
+  const auto delta = test::random_f16(size_t(n) * hidden);
+  DeviceBuffer<float> dres{std::span<const float>(resid)}, dw{std::span<const float>(weight)};
+  DeviceBuffer<uint16_t> ddelta{std::span<const uint16_t>(delta)}, dout(size_t(n) * hidden);
+  test::poison(dout);
+  cuda::add_rmsnorm(dres.get(), ddelta.get(), dw.get(), dout.get(), n, hidden, 1e-5f, nullptr);
+  std::vector<double> ref(size_t(n) * hidden), ref_res(ref.size());
+  const auto dl = test::to_float(delta);
+  for (int t = 0; t < n; ++t) {
+    double ss = 0;
+    for (int i = 0; i < hidden; ++i) {
+      ref_res[size_t(t) * hidden + i] = double(resid[size_t(t) * hidden + i]) + dl[size_t(t) * hidden + i];
+      ss += ref_res[size_t(t) * hidden + i] * ref_res[size_t(t) * hidden + i];
+    }
+    const double r = 1.0 / std::sqrt(ss / hidden + 1e-5);
+    for (int i = 0; i < hidden; ++i) ref[size_t(t) * hidden + i] = ref_res[size_t(t) * hidden + i] * r * weight[i];
+  }
+  CHECK(test::rel_error(test::to_float(dout.download()), ref) < 1e-3);
+  CHECK(test::rel_error(dres.download(), ref_res) < 1e-6);
+
+  const auto gu = test::random_f16(size_t(n) * 2 * inter, 4.f);
+  DeviceBuffer<uint16_t> dgu{std::span<const uint16_t>(gu)}, dact(size_t(n) * inter);
+  test::poison(dact);
+  cuda::swiglu(dgu.get(), dact.get(), n, inter, nullptr);
+  const auto g = test::to_float(gu);
+  std::vector<double> aref(size_t(n) * inter);
+  for (int t = 0; t < n; ++t)
+    for (int i = 0; i < inter; ++i) {
+      const double x = g[size_t(t) * 2 * inter + i], u = g[size_t(t) * 2 * inter + inter + i];
+      aref[size_t(t) * inter + i] = x / (1 + std::exp(-x)) * u;
+    }
+  CHECK(test::rel_error(test::to_float(dact.download()), aref) < 1e-3);
+
+  std::vector<float> logits(size_t(n) * vocab);
+  for (auto& v : logits) v = fp16_to_float(test::random_f16(1, 10.f)[0]);
+  logits[vocab + 777] = 50.f;
+  logits[vocab + 778] = 50.f;  // tie: the first index wins
+  DeviceBuffer<float> dlog{std::span<const float>(logits)};
+  DeviceBuffer<int> ids(n);
+  cuda::argmax_rows(dlog.get(), n, vocab, ids.get(), nullptr);
+  const auto got = ids.download();
+  for (int t = 0; t < n; ++t) {
+    const float* row = &logits[size_t(t) * vocab];
+    CHECK(got[t] == int(std::max_element(row, row + vocab) - row));
+  }
+  CHECK(got[1] == 777);
+}
+
+}  // namespace awq

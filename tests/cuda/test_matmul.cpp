@@ -1,0 +1,137 @@
+// AWQ matmul kernels (tensor-core kernel, dequant + cuBLAS) against a float64
+// host reference over QuantLinear::weight(), at Mistral-7B and SmolLM2 shapes.
+#include <catch2/catch.hpp>
+
+#include "cuda/awq_matmul.h"
+#include "cuda/awq_pack.h"
+#include "cuda/cublas_gemm.h"
+#include "cuda/device_info.h"
+#include "src/common/error.h"
+#include "tests/cuda/test_util.h"
+
+namespace awq {
+namespace {
+
+struct UploadedLinear {
+  cuda::DeviceBuffer<uint32_t> qweight, scale_zero;
+  cuda::DeviceBuffer<uint16_t> bias;
+  cuda::MmaWeightsView view;
+  explicit UploadedLinear(const cuda::MmaPackedHost& p)
+      : qweight(std::span<const uint32_t>(p.qweight)),
+        scale_zero(std::span<const uint32_t>(p.scale_zero)),
+        bias(std::span<const uint16_t>(p.bias)) {
+    view = {qweight.get(), scale_zero.get(), p.bias.empty() ? nullptr : bias.get(), p.in_features, p.out_features,
+            p.out_padded, p.group_size};
+  }
+};
+
+struct Workspace {
+  cuda::DeviceBuffer<float> partial{cuda::kMatmulPartialFloats};
+  cuda::DeviceBuffer<unsigned> counters{cuda::kMatmulCounters};
+  Workspace() { cuda::device_memset(counters.get(), 0, counters.bytes()); }
+  cuda::MatmulWorkspace view() { return {partial.get(), partial.size(), counters.get(), counters.size()}; }
+};
+
+enum class Kernel { Dispatch, Gemv, Gemm };
+
+std::vector<float> run_mma(const UploadedLinear& w, const std::vector<uint16_t>& x, int m, Workspace& ws,
+                           int split = 0, Kernel kernel = Kernel::Dispatch) {
+  cuda::DeviceBuffer<uint16_t> dx{std::span<const uint16_t>(x)};
+  cuda::DeviceBuffer<uint16_t> dy(size_t(m) * w.view.out_features);
+  test::poison(dy);
+  switch (kernel) {
+    case Kernel::Dispatch: cuda::awq_mma_matmul(w.view, dx.get(), m, dy.get(), ws.view(), nullptr, split); break;
+    case Kernel::Gemv: cuda::awq_gemv_matmul(w.view, dx.get(), m, dy.get(), ws.view(), nullptr, split); break;
+    case Kernel::Gemm: cuda::awq_gemm_matmul(w.view, dx.get(), m, dy.get(), ws.view(), nullptr, split); break;
+  }
+  return test::to_float(dy.download());
+}
+
+struct Shape {
+  int in, out, group;
+};
+
+}  // namespace
+
+TEST_CASE("awq mma matmul matches float64 reference", "[cuda][matmul]") {
+  cuda::select_device(0);
+  Workspace ws;
+  const Shape shapes[] = {{4096, 4096, 128}, {4096, 14336, 128}, {14336, 4096, 128}, {4096, 1024, 128},
+                          {576, 576, 64},    {576, 192, 64},     {576, 1536, 32},    {1536, 576, 64}};
+  for (const Shape& s : shapes) {
+    const QuantLinear lin = test::random_quant_linear(s.in, s.out, s.group, s.out == 192);
+    const UploadedLinear w(cuda::pack_mma(lin));
+    const bool big = size_t(s.in) * s.out > (size_t(8) << 20);
+    for (int m : big ? std::vector<int>{1, 3, 8, 11} : std::vector<int>{1, 2, 7, 8, 13, 16, 31, 64, 77, 200}) {
+      const auto x = test::random_f16(size_t(m) * s.in);
+      const auto ref = test::reference_linear(lin, test::to_float(x), m);
+      INFO("shape " << s.in << "->" << s.out << " g" << s.group << " m=" << m);
+      const auto y = run_mma(w, x, m, ws);
+      CHECK(test::count_nonfinite(y) == 0);
+      CHECK(test::rel_error(y, ref) < 2e-3);
+      if (m <= 16) {  // the GEMM kernel must also be right at decode sizes
+        const auto y2 = run_mma(w, x, m, ws, 0, Kernel::Gemm);
+        CHECK(test::count_nonfinite(y2) == 0);
+        CHECK(test::rel_error(y2, ref) < 2e-3);
+      }
+    }
+  }
+}
+
+TEST_CASE("awq mma matmul split-K is deterministic and split-independent", "[cuda][matmul][sanitize]") {
+  cuda::select_device(0);
+  Workspace ws;
+  const QuantLinear lin = test::random_quant_linear(4096, 1024, 128);
+  const UploadedLinear w(cuda::pack_mma(lin));
+  for (int m : {1, 5}) {
+    const auto x = test::random_f16(size_t(m) * 4096);
+    const auto ref = test::reference_linear(lin, test::to_float(x), m);
+    const auto auto_split = run_mma(w, x, m, ws);
+    CHECK(auto_split == run_mma(w, x, m, ws));  // bitwise repeatable
+    for (int split : {1, 2, 7, 64}) {
+      INFO("gemv m=" << m << " split=" << split);
+      CHECK(test::rel_error(run_mma(w, x, m, ws, split, Kernel::Gemv), ref) < 2e-3);
+    }
+    for (int split : {1, 3}) {
+      INFO("gemm m=" << m << " split=" << split);
+      CHECK(test::rel_error(run_mma(w, x, m, ws, split, Kernel::Gemm), ref) < 2e-3);
+    }
+  }
+}
+
+TEST_CASE("awq dequantize is bit-exact and dequant + cuBLAS matches reference", "[cuda][matmul]") {
+  cuda::select_device(0);
+  for (const Shape& s : {Shape{4096, 1024, 128}, Shape{576, 192, 64}, Shape{1536, 576, 32}}) {
+    const QuantLinear lin = test::random_quant_linear(s.in, s.out, s.group, true);
+    const cuda::MmaPackedHost packed = cuda::pack_mma(lin);
+    const UploadedLinear w(packed);
+    cuda::DeviceBuffer<uint16_t> dw(size_t(s.in) * s.out);
+    test::poison(dw);
+    cuda::awq_dequantize(w.view, dw.get(), nullptr);
+    const auto got = dw.download();
+    size_t mismatches = 0;
+    for (int o = 0; o < s.out; ++o)
+      for (int i = 0; i < s.in; ++i) mismatches += got[size_t(o) * s.in + i] != float_to_fp16(lin.weight(o, i));
+    INFO("shape " << s.in << "->" << s.out);
+    CHECK(mismatches == 0);
+
+    const int m = 300;
+    const auto x = test::random_f16(size_t(m) * s.in);
+    const auto ref = test::reference_linear(lin, test::to_float(x), m);
+    cuda::DeviceBuffer<uint16_t> dx{std::span<const uint16_t>(x)}, dy(size_t(m) * s.out);
+    test::poison(dy);
+    cuda::Cublas blas(nullptr);
+    blas.gemm_f16(dw.get(), dx.get(), dy.get(), m, s.out, s.in);
+    cuda::add_bias(dy.get(), w.view.bias, m, s.out, nullptr);
+    const auto y = test::to_float(dy.download());
+    CHECK(test::count_nonfinite(y) == 0);
+    CHECK(test::rel_error(y, ref) < 2e-3);
+  }
+}
+
+TEST_CASE("pack_mma rejects shapes the kernel cannot run", "[cuda][matmul]") {
+  const QuantLinear bad = test::random_quant_linear(96, 64, 32);  // in % 64 != 0
+  CHECK_THROWS_AS(cuda::pack_mma(bad), Error);
+}
+
+}  // namespace awq

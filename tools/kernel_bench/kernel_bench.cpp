@@ -1,0 +1,182 @@
+// awq-kernel-bench: for each Mistral-7B / Llama-2-7B linear shape and token
+// count M, times (CUDA events around graph replays, warm-up, median of 25)
+// the tensor-core AWQ kernel, dequantize + cuBLAS, and plain fp16 cuBLAS on
+// the same shape. Launches rotate over several weight copies so that L2
+// (50 MB on H100) cannot serve repeats. Prints achieved GB/s (int4 weights +
+// scales + zeros + activations in and out) and its share of the device-to-
+// device copy bandwidth measured in the same run, and TFLOP/s for M >= 64.
+// Usage: awq-kernel-bench   (stdout: the table)
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cuda/awq_matmul.h"
+#include "cuda/awq_pack.h"
+#include "cuda/copy_kernel.h"
+#include "cuda/cublas_gemm.h"
+#include "cuda/cuda_check.h"
+#include "cuda/device_buffer.h"
+#include "cuda/device_info.h"
+#include "src/common/half.h"
+
+namespace awq::cuda {
+namespace {
+
+constexpr int kReps = 25;
+constexpr size_t kRotateBytes = size_t(200) << 20;  // > 4x L2
+
+struct Shape {
+  const char* name;
+  int k, n;
+};
+
+// Median over kReps of (one graph replay of `launches` calls) / launches, in us.
+double time_graph(cudaStream_t stream, int launches, const std::function<void(int)>& launch) {
+  cudaGraph_t graph;
+  cudaGraphExec_t exec;
+  AWQ_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  for (int i = 0; i < launches; ++i) launch(i);
+  AWQ_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+  AWQ_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  cudaEvent_t a, b;
+  AWQ_CUDA_CHECK(cudaEventCreate(&a));
+  AWQ_CUDA_CHECK(cudaEventCreate(&b));
+  for (int i = 0; i < 3; ++i) AWQ_CUDA_CHECK(cudaGraphLaunch(exec, stream));
+  std::vector<double> us;
+  for (int r = 0; r < kReps; ++r) {
+    AWQ_CUDA_CHECK(cudaEventRecord(a, stream));
+    AWQ_CUDA_CHECK(cudaGraphLaunch(exec, stream));
+    AWQ_CUDA_CHECK(cudaEventRecord(b, stream));
+    AWQ_CUDA_CHECK(cudaEventSynchronize(b));
+    float ms = 0;
+    AWQ_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+    us.push_back(ms * 1000.0 / launches);
+  }
+  AWQ_CUDA_CHECK(cudaEventDestroy(a));
+  AWQ_CUDA_CHECK(cudaEventDestroy(b));
+  AWQ_CUDA_CHECK(cudaGraphExecDestroy(exec));
+  AWQ_CUDA_CHECK(cudaGraphDestroy(graph));
+  std::sort(us.begin(), us.end());
+  return us[us.size() / 2];
+}
+
+double copy_bandwidth_gbs(cudaStream_t stream) {
+  const size_t bytes = size_t(1) << 30;
+  DeviceBuffer<uint8_t> src(bytes), dst(bytes);
+  device_memset(src.get(), 1, bytes);
+  const double us = time_graph(stream, 2, [&](int) {
+    AWQ_CUDA_CHECK(cudaMemcpyAsync(dst.get(), src.get(), bytes, cudaMemcpyDeviceToDevice, stream));
+  });
+  return 2.0 * bytes / (us * 1e-6) / 1e9;  // read + write
+}
+
+double copy_kernel_gbs(cudaStream_t stream) {
+  const size_t bytes = size_t(1) << 30;
+  DeviceBuffer<uint8_t> src(bytes), dst(bytes);
+  device_memset(src.get(), 1, bytes);
+  const double us = time_graph(stream, 2, [&](int) { copy_kernel(dst.get(), src.get(), bytes, stream); });
+  return 2.0 * bytes / (us * 1e-6) / 1e9;
+}
+
+QuantLinear random_linear(int k, int n, int group) {
+  QuantLinear l = QuantLinear::allocate(k, n, group);
+  uint32_t s = 12345;
+  auto next = [&] { s = s * 1664525u + 1013904223u; return s >> 8; };
+  for (auto& q : l.qweight) q = uint8_t(next());
+  for (auto& z : l.zeros) z = uint8_t(4 + next() % 8);
+  for (auto& sc : l.scales) sc = float_to_fp16(0.004f + float(next() % 1000) * 1.6e-5f);
+  return l;
+}
+
+struct Device {
+  std::vector<DeviceBuffer<uint32_t>> qweight, scale_zero;
+  std::vector<DeviceBuffer<uint16_t>> dense;  // fp16 W for the cuBLAS baseline
+  std::vector<MmaWeightsView> views;
+};
+
+void run() {
+  const std::string name = select_device(0);
+  cudaStream_t stream;
+  AWQ_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  const double memcpy_gbs = copy_bandwidth_gbs(stream), kernel_gbs = copy_kernel_gbs(stream);
+  const double copy_gbs = std::max(memcpy_gbs, kernel_gbs);
+  std::printf("device: %s, %d SMs; 1 GiB D2D copy (read+write): cudaMemcpy %.0f GB/s, copy kernel %.0f GB/s; "
+              "%%bw below is of %.0f GB/s\n",
+              name.c_str(), device_sm_count(), memcpy_gbs, kernel_gbs, copy_gbs);
+
+  DeviceBuffer<float> partial(kMatmulPartialFloats);
+  DeviceBuffer<unsigned> counters(kMatmulCounters);
+  device_memset(counters.get(), 0, counters.bytes());
+  const MatmulWorkspace ws{partial.get(), partial.size(), counters.get(), counters.size()};
+  Cublas blas(stream);
+
+  const Shape shapes[] = {{"mistral q/o 4096x4096", 4096, 4096}, {"mistral k/v 4096x1024", 4096, 1024},
+                          {"mistral qkv 4096x6144", 4096, 6144}, {"mistral gate/up 4096x14336", 4096, 14336},
+                          {"mistral gate+up 4096x28672", 4096, 28672}, {"mistral down 14336x4096", 14336, 4096},
+                          {"llama2 gate/up 4096x11008", 4096, 11008}, {"llama2 down 11008x4096", 11008, 4096}};
+  const int ms[] = {1, 2, 4, 8, 16, 64, 256, 1024, 2048};
+  const int group = 128;
+  const int max_m = 2048;
+  DeviceBuffer<uint16_t> x(size_t(max_m) * 14336), y(size_t(max_m) * 28672), wdq(size_t(14336) * 4096 * 2);
+  device_memset(x.get(), 0x3c, x.bytes());  // fp16 ~1.06 everywhere: finite, nonzero
+
+  std::printf("%-28s %5s | %9s %8s %6s %7s | %9s %7s | %9s %7s | %s\n", "shape (KxN)", "M", "awq us", "GB/s", "%bw",
+              "TFLOP/s", "dq+cb us", "TFLOP/s", "fp16cb us", "TFLOP/s", "best awq path");
+  for (const Shape& s : shapes) {
+    const MmaPackedHost packed = pack_mma(random_linear(s.k, s.n, group));
+    const size_t q_bytes = packed.qweight.size() * 4 + packed.scale_zero.size() * 4;
+    const int copies = int(std::clamp<size_t>(kRotateBytes / q_bytes + 1, 2, 24));
+    const int dense_copies = int(std::clamp<size_t>(kRotateBytes / (size_t(s.k) * s.n * 2) + 1, 2, 8));
+    Device d;
+    for (int i = 0; i < copies; ++i) {
+      d.qweight.emplace_back(std::span<const uint32_t>(packed.qweight));
+      d.scale_zero.emplace_back(std::span<const uint32_t>(packed.scale_zero));
+      d.views.push_back({d.qweight.back().get(), d.scale_zero.back().get(), nullptr, s.k, s.n, packed.out_padded, group});
+    }
+    for (int i = 0; i < dense_copies; ++i) {
+      d.dense.emplace_back(size_t(s.k) * s.n);
+      device_memset(d.dense.back().get(), 0x24, d.dense.back().bytes());
+    }
+    // AWQ bytes as stored on disk: int4 weights, fp16 scales, int4 zeros.
+    const double awq_bytes = double(s.k) * s.n / 2 + double(s.k) / group * s.n * 2.5;
+    for (int m : ms) {
+      const double act_bytes = 2.0 * m * (s.k + s.n), flops = 2.0 * m * s.k * s.n;
+      const int launches = std::max(copies, 8);
+      const double t_mma = time_graph(stream, launches, [&](int i) {
+        awq_mma_matmul(d.views[i % copies], x.get(), m, y.get(), ws, stream);
+      });
+      const double t_dq = time_graph(stream, launches, [&](int i) {
+        awq_dequantize(d.views[i % copies], wdq.get(), stream);
+        blas.gemm_f16(wdq.get(), x.get(), y.get(), m, s.n, s.k);
+      });
+      const double t_cb = time_graph(stream, std::max(dense_copies, 8), [&](int i) {
+        blas.gemm_f16(d.dense[i % dense_copies].get(), x.get(), y.get(), m, s.n, s.k);
+      });
+      const double gbs = (awq_bytes + act_bytes) / (t_mma * 1e-6) / 1e9;
+      auto tf = [&](double us) { return m >= 64 ? flops / (us * 1e-6) / 1e12 : 0.0; };
+      std::printf("%-28s %5d | %9.2f %8.0f %5.1f%% %7.1f | %9.2f %7.1f | %9.2f %7.1f | %s\n", s.name, m, t_mma, gbs,
+                  100.0 * gbs / copy_gbs, tf(t_mma), t_dq, tf(t_dq), t_cb, tf(t_cb),
+                  t_mma <= t_dq ? "mma" : "dequant+cublas");
+      std::fflush(stdout);
+    }
+  }
+  AWQ_CUDA_CHECK(cudaStreamDestroy(stream));
+}
+
+}  // namespace
+}  // namespace awq::cuda
+
+int main() {
+  try {
+    awq::cuda::run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "awq-kernel-bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
