@@ -13,5 +13,6 @@ int run_chat(const ChatCommand& cmd);
 int run_inspect(const InspectCommand& cmd);
 int run_tokenize(const TokenizeCommand& cmd);
 int run_perplexity(const PerplexityCommand& cmd);
+int run_bench(const BenchCommand& cmd);
 
 }  // namespace awq

@@ -27,6 +27,7 @@ int dispatch(const awq::CommandLine& cl) {
     case Kind::Inspect: return awq::run_inspect(cl.inspect);
     case Kind::Tokenize: return awq::run_tokenize(cl.tokenize);
     case Kind::Perplexity: return awq::run_perplexity(cl.perplexity);
+    case Kind::Bench: return awq::run_bench(cl.bench);
   }
   return 0;
 }

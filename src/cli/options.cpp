@@ -14,7 +14,7 @@
 namespace awq {
 namespace {
 
-const std::set<std::string> kSubcommands = {"run", "batch", "chat", "inspect", "tokenize", "perplexity"};
+const std::set<std::string> kSubcommands = {"run", "batch", "chat", "inspect", "tokenize", "perplexity", "bench"};
 
 void add_model_dir(CLI::App& app, std::string& dir) {
   app.add_option("-m,--model", dir, "Model directory (Hugging Face AWQ checkpoint); default: the bundled SmolLM2")
@@ -150,6 +150,16 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv) {
   ppl->add_option("--window", pc.ctx, "Tokens per evaluation window")->check(CLI::PositiveNumber)->capture_default_str();
   ppl->add_option("--stride", pc.stride, "Tokens the window advances (0: the window, i.e. disjoint windows)")->check(CLI::NonNegativeNumber);
 
+  auto* bench = app.add_subcommand("bench", "Prefill and decode speed per length (AutoAWQ's benchmark table)");
+  BenchCommand& bc = cl.bench;
+  add_model_flags(*bench, bc.model);
+  bench->add_option("--batch", bc.batch, "Batch size (only 1 today)")->check(CLI::PositiveNumber)->capture_default_str();
+  bench->add_option("--lengths", bc.lengths, "Comma-separated lengths L: a prefill of L tokens, then L decode steps")
+      ->type_name("L,L,...")->capture_default_str();
+  bench->add_option("--reps", bc.reps, "Timed repetitions per length (medians are reported)")
+      ->check(CLI::Range(1, 1000))->capture_default_str();
+  bench->add_flag("--json", bc.json, "Print the header and rows as one JSON object instead of the table");
+
   std::vector<std::string> args = with_default_subcommand(argc, argv);
   std::reverse(args.begin(), args.end());  // CLI11 consumes a reversed vector
   try {
@@ -172,6 +182,7 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv) {
   else if (inspect->parsed()) cl.kind = CommandLine::Kind::Inspect;
   else if (tokenize->parsed()) cl.kind = CommandLine::Kind::Tokenize;
   else if (ppl->parsed()) cl.kind = CommandLine::Kind::Perplexity;
+  else if (bench->parsed()) cl.kind = CommandLine::Kind::Bench;
   cl.verbosity = quiet ? -1 : verbose;
   return cl;
 }

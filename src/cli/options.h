@@ -80,14 +80,24 @@ struct PerplexityCommand {
   int stride = 0;  // 0: ctx (disjoint windows)
 };
 
+// awqrun bench: prefill and decode speed per length, as AutoAWQ's examples/benchmark.py.
+struct BenchCommand {
+  ModelFlags model;
+  int batch = 1;
+  std::string lengths = "32,64,128,256,512,1024,2048";
+  int reps = 3;
+  bool json = false;
+};
+
 struct CommandLine {
-  enum class Kind { Run, Batch, Chat, Inspect, Tokenize, Perplexity } kind = Kind::Run;
+  enum class Kind { Run, Batch, Chat, Inspect, Tokenize, Perplexity, Bench } kind = Kind::Run;
   RunCommand run;
   BatchCommand batch;
   ChatCommand chat;
   InspectCommand inspect;
   TokenizeCommand tokenize;
   PerplexityCommand perplexity;
+  BenchCommand bench;
   int verbosity = 0;  // -v: info, -vv: debug; --quiet: -1 (errors only)
 };
 

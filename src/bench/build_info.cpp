@@ -1,0 +1,15 @@
+#include "src/bench/build_info.h"
+
+#ifndef AWQRUN_VERSION
+#define AWQRUN_VERSION "unknown"
+#endif
+#ifndef AWQRUN_GIT_COMMIT
+#define AWQRUN_GIT_COMMIT "unknown"
+#endif
+
+namespace awq {
+
+std::string awqrun_version() { return AWQRUN_VERSION; }
+std::string awqrun_git_commit() { return AWQRUN_GIT_COMMIT; }
+
+}  // namespace awq
