@@ -6,11 +6,13 @@
 // tiles staged in shared memory (K rows padded by one word: conflict-free),
 // lane j scores key j of the tile, then each lane accumulates its own
 // head_dim/32 output dimensions. fp32 softmax and accumulation.
-// Split-KV (decode): split s takes keys [s*chunk, (s+1)*chunk) and writes
-// (max, sum, unnormalized acc) to `partial`; a merge kernel combines the
-// splits with log-sum-exp weights. Empty splits write sum 0 and are skipped,
-// so the grid can be fixed for a CUDA graph while the context grows.
-// PRECOND: head_dim in {16, 32, 64, 128, 256}; n_heads % n_kv == 0; caches hold
+// Split-KV (decode): the visible keys of the current context are cut into
+// kv_splits tile-aligned pieces; split s writes (max, sum, unnormalized acc)
+// to `partial` and a merge kernel combines the splits with log-sum-exp
+// weights. Empty splits write sum 0 and are skipped, so the grid can be fixed
+// for a CUDA graph while the context grows.
+// PRECOND: head_dim in {8, 16, 32, 64, 128, 256}; n_heads % n_kv == 0;
+//          1 <= kv_splits <= 64; caches hold
 //          positions [0, pos0 + n_tokens) (rope_store_kv ran first).
 #include <cuda_fp16.h>
 
@@ -23,6 +25,7 @@ namespace awq::cuda {
 namespace {
 
 constexpr int kWarps = 4, kTile = 32;
+constexpr int kMaxKvSplits = 64;
 
 template <int D>
 struct AttnSmem {
@@ -32,7 +35,7 @@ struct AttnSmem {
 };
 
 template <int D>
-__global__ void __launch_bounds__(kWarps * 32) attention_kernel(const AttentionArgs a, float scale, int chunk) {
+__global__ void __launch_bounds__(kWarps * 32) attention_kernel(const AttentionArgs a, float scale) {
   __shared__ AttnSmem<D> sm;
   constexpr int kPairs = D / 2, kPer = (kPairs + 31) / 32;  // half2 output pairs per lane (lane + 32 i)
   const int h = blockIdx.x, kvh = h / (a.n_heads / a.n_kv), split = blockIdx.z;
@@ -43,12 +46,19 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const AttentionA
   const int pos = base + min(t, a.n_tokens - 1);
   const int lo = a.window > 0 ? max(0, pos - a.window + 1) : 0;
 
-  // Key range of the block (union over its queries) intersected with the split.
+  // Key range of the block (union over its queries). With split-KV the
+  // range is cut into gridDim.z equal tile-aligned pieces from the CURRENT
+  // context (pos0 is read on the device), so a captured graph's fixed grid
+  // spreads a short context over few splits and a long one over all.
   const int t_first = blockIdx.y * kWarps, t_last = min(a.n_tokens - 1, t_first + kWarps - 1);
   int block_lo = a.window > 0 ? max(0, base + t_first - a.window + 1) : 0;
   int block_hi = base + t_last;  // inclusive
-  block_lo = max(block_lo, split * chunk);
-  block_hi = min(block_hi, split * chunk + chunk - 1);
+  if (gridDim.z > 1) {
+    const int per_split = (block_hi - block_lo + 1 + gridDim.z - 1) / gridDim.z;
+    const int chunk = (per_split + kTile - 1) / kTile * kTile;
+    block_lo += split * chunk;
+    block_hi = min(block_hi, block_lo + chunk - 1);
+  }
 
   const int row_stride = (a.n_heads + 2 * a.n_kv) * D;
   if (valid) {
@@ -128,35 +138,48 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const AttentionA
   }
 }
 
-// One warp per (token, head): out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M).
-__global__ void merge_kernel(const float* partial, __half* out, int n_heads, int head_dim, int splits) {
-  const int t = blockIdx.x, h = blockIdx.y;
-  const float* p = partial + (size_t(t) * n_heads + h) * splits * (head_dim + 2);
-  float mx = -FLT_MAX;
-  for (int s = 0; s < splits; ++s)
-    if (p[s * (head_dim + 2) + 1] > 0.f) mx = fmaxf(mx, p[s * (head_dim + 2)]);
-  float den = 0.f;
-  for (int s = 0; s < splits; ++s) {
-    const float l = p[s * (head_dim + 2) + 1];
-    if (l > 0.f) den += l * __expf(p[s * (head_dim + 2)] - mx);
+// One block per (token, head): out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M).
+// The split weights are computed once, in parallel (lane = split), so the
+// output loop's loads are independent of each other.
+__global__ void merge_kernel(const float* __restrict__ partial, __half* __restrict__ out, int n_heads, int head_dim,
+                             int splits) {
+  __shared__ float weight[kMaxKvSplits];
+  __shared__ float inv_den;
+  const int t = blockIdx.x, h = blockIdx.y, stride = head_dim + 2;
+  const float* p = partial + (size_t(t) * n_heads + h) * splits * stride;
+  if (threadIdx.x < 32) {
+    const int lane = threadIdx.x;
+    float mx = -FLT_MAX;
+    for (int s = lane; s < splits; s += 32)
+      if (p[s * stride + 1] > 0.f) mx = fmaxf(mx, p[s * stride]);
+    for (int o = 16; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+    float den = 0.f;
+    for (int s = lane; s < splits; s += 32) {
+      const float l = p[s * stride + 1];
+      const float w = l > 0.f ? __expf(p[s * stride] - mx) : 0.f;
+      weight[s] = w;
+      den += w * l;
+    }
+    for (int o = 16; o > 0; o >>= 1) den += __shfl_xor_sync(0xffffffffu, den, o);
+    if (lane == 0) inv_den = den > 0.f ? 1.f / den : 0.f;
   }
+  __syncthreads();
   for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
     float num = 0.f;
-    for (int s = 0; s < splits; ++s) {
-      const float* ps = p + s * (head_dim + 2);
-      if (ps[1] > 0.f) num += ps[2 + d] * __expf(ps[0] - mx);
-    }
-    out[(size_t(t) * n_heads + h) * head_dim + d] = __float2half_rn(den > 0.f ? num / den : 0.f);
+#pragma unroll 8
+    for (int s = 0; s < splits; ++s) num += p[s * stride + 2 + d] * weight[s];
+    out[(size_t(t) * n_heads + h) * head_dim + d] = __float2half_rn(num * inv_den);
   }
 }
 
 template <int D>
 void launch(const AttentionArgs& a, cudaStream_t stream) {
   const int splits = a.n_tokens == 1 ? a.kv_splits : 1;
-  const int chunk = splits > 1 ? (a.max_ctx + splits - 1) / splits : a.max_ctx;
+  if (splits < 1 || splits > kMaxKvSplits)
+    throw_cuda_error(cudaErrorInvalidValue, "attention: kv_splits must be 1..64", __FILE__, __LINE__);
   const float scale = 1.f / sqrtf(float(D));
   attention_kernel<D><<<dim3(a.n_heads, (a.n_tokens + kWarps - 1) / kWarps, splits), kWarps * 32, 0, stream>>>(
-      a, scale, chunk);
+      a, scale);
   AWQ_CUDA_CHECK_LAUNCH();
   if (splits > 1) {
     merge_kernel<<<dim3(a.n_tokens, a.n_heads), 128, 0, stream>>>(a.partial, reinterpret_cast<__half*>(a.out),
@@ -175,12 +198,13 @@ void attention(const AttentionArgs& a, void* stream) {
   if (a.n_tokens <= 0) return;
   const auto s = static_cast<cudaStream_t>(stream);
   switch (a.head_dim) {
+    case 8: launch<8>(a, s); break;
     case 16: launch<16>(a, s); break;
     case 32: launch<32>(a, s); break;
     case 64: launch<64>(a, s); break;
     case 128: launch<128>(a, s); break;
     case 256: launch<256>(a, s); break;
-    default: throw_cuda_error(cudaErrorInvalidValue, "attention: head_dim must be 16, 32, 64, 128 or 256", __FILE__, __LINE__);
+    default: throw_cuda_error(cudaErrorInvalidValue, "attention: head_dim must be 8, 16, 32, 64, 128 or 256", __FILE__, __LINE__);
   }
 }
 

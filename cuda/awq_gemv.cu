@@ -6,15 +6,21 @@
 // n8 tile (T = 1) and 9..16 two (T = 2).
 // Block = 4 warps on ONE 64-row tile; the block's K range (split-K over
 // grid.y) is dealt to the warps chunk by chunk (64 k each), so the 4 warps
-// stream adjacent 2 KiB pieces. Each warp runs its own 4-stage cp.async
-// pipeline (weights 2 KiB + x 8T x 64 halves per stage, x rows padded 16 B so
-// ldmatrix is conflict-free) and synchronizes only with __syncwarp. Dequant in
-// registers: lop3 into 0x6400-biased fp16 pairs, hsub2 (exact q - z), hmul2.
+// stream adjacent 2 KiB pieces. Each warp runs its own 3-stage cp.async
+// pipeline (weights 2 KiB + the scale/zero words of the chunk's groups + the
+// m real x rows per stage; x rows padded 16 B so ldmatrix is conflict-free)
+// and synchronizes only with __syncwarp; no global load waits inside the math
+// loop. 3 stages keep the block at ~45 KB of shared memory: 5 blocks per SM,
+// so the 448 tiles of a 7B gate+up fit one wave. The kernel is issue-bound
+// (ncu, H200), so the scale/zero pairs are expanded once per group, not per
+// k step. Dequant in registers: lop3 into 0x6400-biased fp16 pairs, hsub2
+// (exact q - z), hmul2.
 // The 4 warps' fp32 sums meet in shared memory; with split-K the block writes
 // fp32 partials and the last block to arrive (atomic counter) adds the splits
-// in split order: deterministic.
+// in split order: deterministic. (A thread-block-cluster reduction through
+// distributed shared memory measured slower on an H200: docs/PERF.md.)
 //
-// PRECOND: 1 <= m <= 16; K % 64 == 0; group_size % 16 == 0, K % group_size == 0;
+// PRECOND: 1 <= m <= 16; K % 64 == 0; group_size % 32 == 0, K % group_size == 0;
 //          out_padded % 64 == 0; 16-byte aligned pointers; counters zero on
 //          entry (left zero on exit).
 #include <cuda_fp16.h>
@@ -29,7 +35,7 @@
 namespace awq::cuda {
 namespace {
 
-constexpr int kWarps = 4, kThreads = 128, kChunkK = 64, kStages = 4, kXStride = kChunkK + 8;
+constexpr int kWarps = 4, kThreads = 128, kChunkK = 64, kStages = 3, kXStride = kChunkK + 8;
 
 struct GemvParams {
   const uint32_t* qweight;
@@ -47,6 +53,7 @@ struct GemvSmem {
   union {  // the warp sums reuse the drained pipeline buffers
     struct {
       uint4 w[kWarps][kStages][4][32];
+      uint4 sz[kWarps][kStages][2][16];  // scale/zero words of the (at most 2) groups a chunk touches
       __half x[kWarps][kStages][8 * T][kXStride];
     } pipe;
     float sum[kWarps][8 * T][64];
@@ -71,13 +78,26 @@ __global__ void __launch_bounds__(kThreads) awq_gemv_kernel(const GemvParams p) 
     const uint4* src = reinterpret_cast<const uint4*>(p.qweight) + (size_t(tile) * ksteps + chunk * 4) * 32 + lane;
 #pragma unroll
     for (int s = 0; s < 4; ++s) cp_async16(&sm.pipe.w[warp][slot][s][lane], src + s * 32);
-#pragma unroll
-    for (int i2 = lane; i2 < 8 * T * 8; i2 += 32) {
+    // The tile's 64 scale/zero words of a group are 16 uint4: lanes 0-15 take
+    // the chunk's first group, lanes 16-31 its second when it has one.
+    const int g_first = chunk * kChunkK / p.group_size, g_last = (chunk * kChunkK + kChunkK - 1) / p.group_size;
+    const int half = lane / 16;
+    if (half == 0 || g_last != g_first)
+      cp_async16(&sm.pipe.sz[warp][slot][half][lane % 16],
+                 reinterpret_cast<const uint4*>(p.scale_zero) + (size_t(tile) * groups + (half ? g_last : g_first)) * 16 +
+                     lane % 16);
+    for (int i2 = lane; i2 < p.m * 8; i2 += 32) {
       const int row = i2 / 8, seg = i2 % 8;
-      const __half* xs = p.x + size_t(min(row, p.m - 1)) * p.k + chunk * kChunkK + seg * 8;
-      cp_async16(&sm.pipe.x[warp][slot][row][seg * 8], xs, row < p.m ? 16 : 0);
+      cp_async16(&sm.pipe.x[warp][slot][row][seg * 8], p.x + size_t(row) * p.k + chunk * kChunkK + seg * 8);
     }
   };
+  // The mma B operand always spans 8T token rows; rows >= m are zero in
+  // every stage, written once here and never loaded.
+  for (int i2 = lane; i2 < kStages * (8 * T - p.m) * (kXStride / 8); i2 += 32) {
+    const int slot = i2 / ((8 * T - p.m) * (kXStride / 8)), rest = i2 % ((8 * T - p.m) * (kXStride / 8));
+    *reinterpret_cast<uint4*>(&sm.pipe.x[warp][slot][p.m + rest / (kXStride / 8)][(rest % (kXStride / 8)) * 8]) =
+        make_uint4(0, 0, 0, 0);
+  }
 
   float acc[4][T][4];
 #pragma unroll
@@ -92,22 +112,28 @@ __global__ void __launch_bounds__(kThreads) awq_gemv_kernel(const GemvParams p) 
     if (s < my_chunks) load_stage(s, s);
     cp_async_commit();
   }
-  uint32_t sz[8] = {};
+  uint32_t sc[4][4] = {};  // per 16-row block j: scale and 1024+zero of rows g and g+8, as half2 pairs
   for (int i = 0; i < my_chunks; ++i) {
     cp_async_wait<kStages - 2>();
     __syncwarp();
     if (i + kStages - 1 < my_chunks) load_stage(i + kStages - 1, (i + kStages - 1) % kStages);
     cp_async_commit();
     const int slot = i % kStages, chunk = c_begin + warp + i * kWarps;
+    const int g_first = chunk * kChunkK / p.group_size;
 #pragma unroll
     for (int s = 0; s < 4; ++s) {
       const int kstep = chunk * 4 + s;
       if (s == 0 || kstep % ksteps_per_group == 0) {
-        const uint4* src =
-            reinterpret_cast<const uint4*>(p.scale_zero + ((size_t(tile) * groups + kstep / ksteps_per_group) * 8 + g) * 8);
-        const uint4 lo = __ldg(src), hi = __ldg(src + 1);
-        sz[0] = lo.x; sz[1] = lo.y; sz[2] = lo.z; sz[3] = lo.w;
-        sz[4] = hi.x; sz[5] = hi.y; sz[6] = hi.z; sz[7] = hi.w;
+        const uint4* src = &sm.pipe.sz[warp][slot][kstep / ksteps_per_group - g_first][2 * g];
+        const uint4 lo = src[0], hi = src[1];
+        const uint32_t sz[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          sc[j][0] = dup_low(sz[2 * j]);
+          sc[j][1] = dup_high(sz[2 * j]);
+          sc[j][2] = dup_low(sz[2 * j + 1]);
+          sc[j][3] = dup_high(sz[2 * j + 1]);
+        }
       }
       uint32_t b[T][2];
 #pragma unroll
@@ -117,10 +143,9 @@ __global__ void __launch_bounds__(kThreads) awq_gemv_kernel(const GemvParams p) 
       const uint32_t words[4] = {wq.x, wq.y, wq.z, wq.w};
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
-        const uint32_t s0 = dup_low(sz[2 * j]), z0 = dup_high(sz[2 * j]);
-        const uint32_t s1 = dup_low(sz[2 * j + 1]), z1 = dup_high(sz[2 * j + 1]);
-        const uint32_t a[4] = {dequant_pair(words[j], s0, z0), dequant_pair(words[j] >> 4, s1, z1),
-                               dequant_pair(words[j] >> 8, s0, z0), dequant_pair(words[j] >> 12, s1, z1)};
+        const uint32_t a[4] = {dequant_pair(words[j], sc[j][0], sc[j][1]), dequant_pair(words[j] >> 4, sc[j][2], sc[j][3]),
+                               dequant_pair(words[j] >> 8, sc[j][0], sc[j][1]),
+                               dequant_pair(words[j] >> 12, sc[j][2], sc[j][3])};
 #pragma unroll
         for (int nt = 0; nt < T; ++nt) mma_16816(acc[j][nt], a, b[nt][0], b[nt][1]);
       }
@@ -174,6 +199,16 @@ __global__ void __launch_bounds__(kThreads) awq_gemv_kernel(const GemvParams p) 
 }
 
 template <int T>
+void set_smem_attribute() {
+  static bool done = false;  // per instantiation
+  if (!done) {
+    AWQ_CUDA_CHECK(cudaFuncSetAttribute(awq_gemv_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        int(sizeof(GemvSmem<T>))));
+    done = true;
+  }
+}
+
+template <int T>
 void launch_gemv(const GemvParams& base, const MatmulWorkspace& ws, int split_k, cudaStream_t stream) {
   GemvParams p = base;
   const int tiles = p.n_padded / 64, nchunks = p.k / kChunkK;
@@ -183,8 +218,7 @@ void launch_gemv(const GemvParams& base, const MatmulWorkspace& ws, int split_k,
     // as many blocks as fit resident, rounded down.
     static int resident = 0;
     if (!resident) {
-      AWQ_CUDA_CHECK(cudaFuncSetAttribute(awq_gemv_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                          int(sizeof(GemvSmem<T>))));
+      set_smem_attribute<T>();
       int per_sm = 0;
       AWQ_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, awq_gemv_kernel<T>, kThreads,
                                                                    sizeof(GemvSmem<T>)));
@@ -199,11 +233,7 @@ void launch_gemv(const GemvParams& base, const MatmulWorkspace& ws, int split_k,
   p.partial = ws.partial;
   p.counters = ws.counters;
   const size_t smem = sizeof(GemvSmem<T>);
-  static bool attr_set = false;
-  if (!attr_set) {
-    AWQ_CUDA_CHECK(cudaFuncSetAttribute(awq_gemv_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
-    attr_set = true;
-  }
+  set_smem_attribute<T>();
   awq_gemv_kernel<T><<<dim3(tiles, splits), kThreads, smem, stream>>>(p);
   AWQ_CUDA_CHECK_LAUNCH();
 }
@@ -214,6 +244,8 @@ void awq_gemv_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t
                      void* stream, int split_k) {
   if (m <= 0) return;
   if (m > kGemvMaxTokens) throw_cuda_error(cudaErrorInvalidValue, "awq_gemv_matmul: m > 16", __FILE__, __LINE__);
+  if (w.group_size % 32 != 0)
+    throw_cuda_error(cudaErrorInvalidValue, "awq_gemv_matmul: group_size must be a multiple of 32", __FILE__, __LINE__);
   const GemvParams p{w.qweight, w.scale_zero, reinterpret_cast<const __half*>(w.bias),
                      reinterpret_cast<const __half*>(x), reinterpret_cast<__half*>(y), m, w.out_features,
                      w.out_padded, w.in_features, w.group_size, 1, nullptr, nullptr};

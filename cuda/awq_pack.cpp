@@ -31,9 +31,9 @@ MmaPackedHost pack_mma(std::span<const QuantLinear* const> parts) {
     }
     any_bias = any_bias || !p->bias.empty();
   }
-  if (in % 64 != 0 || group % 16 != 0 || in % group != 0)
+  if (in % 64 != 0 || group % 32 != 0 || in % group != 0)
     input_error("cuda: linear with in_features {} and group_size {} is not supported (needs in % 64 == 0, "
-                "group % 16 == 0)", in, group);
+                "group % 32 == 0)", in, group);
 
   MmaPackedHost out;
   out.in_features = in;

@@ -31,7 +31,7 @@ struct MmaPackedHost {
 
 // Stacks the parts' rows in order (fused QKV or gate+up) and repacks them.
 // All parts must share in_features and group_size; in_features must be a
-// multiple of 64 and of group_size, group_size a multiple of 16.
+// multiple of 64 and of group_size, group_size a multiple of 32.
 // If any part has a bias, the others get zero bias.
 MmaPackedHost pack_mma(std::span<const QuantLinear* const> parts);
 MmaPackedHost pack_mma(const QuantLinear& lin);

@@ -21,8 +21,16 @@ using cuda::DeviceBuffer;
 using cuda::DeviceLinear;
 
 constexpr int kChunk = 512;            // tokens per pass through the layers (bounds activation memory)
-constexpr int kCublasMinTokens = 64;   // Auto: dequantize + cuBLAS from here (kernel-bench crossover)
-constexpr int kDecodeKeysPerSplit = 256;
+// Auto above kGemvMaxTokens: dequantize + cuBLAS, except for the largest
+// matrices up to kMmaMaxTokens, where the tensor-core GEMM kernel measured
+// faster (awq-kernel-bench, H100: gate+up 4096x28672 at m 64/256: 137/248 us
+// vs 251/264 us; every smaller shape favours cuBLAS from m 64, docs/PERF.md).
+constexpr size_t kMmaMinWeights = size_t(100) << 20;
+constexpr int kMmaMaxTokens = 256;
+// Decode attention splits the context over about this many blocks per SM
+// (heads x splits); the kernel sizes the pieces from the current context.
+constexpr int kDecodeBlocksPerSm = 4;
+constexpr int kMaxKvSplits = 64;
 constexpr int kDefaultContextCap = 8192;
 constexpr size_t kReserveBytes = size_t(512) << 20;  // cuBLAS workspace, CUDA context growth, fragmentation
 
@@ -107,15 +115,17 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
   const std::string name = cuda::select_device(device_);
   const int model_max = c.max_position_embeddings > 0 ? c.max_position_embeddings : kDefaultContextCap;
   max_ctx_ = o.max_context > 0 ? o.max_context : std::min(model_max, kDefaultContextCap);
-  if (c.head_dim != 16 && c.head_dim != 32 && c.head_dim != 64 && c.head_dim != 128 && c.head_dim != 256)
-    input_error("cuda backend: head_dim {} is not supported (16, 32, 64, 128 or 256)", c.head_dim);
-  kv_splits_ = std::max(1, (max_ctx_ + kDecodeKeysPerSplit - 1) / kDecodeKeysPerSplit);
+  if (c.head_dim != 8 && c.head_dim != 16 && c.head_dim != 32 && c.head_dim != 64 && c.head_dim != 128 &&
+      c.head_dim != 256)
+    input_error("cuda backend: head_dim {} is not supported (8, 16, 32, 64, 128 or 256)", c.head_dim);
+  kv_splits_ = std::clamp(kDecodeBlocksPerSm * cuda::device_sm_count() / c.num_heads, 1,
+                          std::min(kMaxKvSplits, (max_ctx_ + 31) / 32));
   const std::vector<float> inv_freq = rope_inv_freq(c);  // Input error for dynamic / yarn
 
   const size_t need = fit_bytes(*w_, max_ctx_, kv_splits_);
   const cuda::MemInfo mem = cuda::device_memory();
   if (need > mem.free_bytes)
-    device_error("model needs {:.2f} GiB, {:.2f} GiB free on cuda:{} (try a smaller --ctx-size)",
+    device_error("model needs {:.2f} GiB, {:.2f} GiB free on cuda:{} (try a smaller --ctx)",
                  double(need) / (1 << 30), double(mem.free_bytes) / (1 << 30), device_);
 
   AWQ_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
@@ -180,7 +190,7 @@ CudaRunnerImpl::~CudaRunnerImpl() {
 void CudaRunnerImpl::check_span(std::span<const int> tokens, int n_past) const {
   if (n_past < 0) input_error("n_past {} is negative", n_past);
   if (n_past + int(tokens.size()) > max_ctx_)
-    input_error("{} positions exceed the context of {} (--ctx-size)", n_past + tokens.size(), max_ctx_);
+    input_error("{} positions exceed the context of {} (--ctx)", n_past + tokens.size(), max_ctx_);
   for (int t : tokens)
     if (t < 0 || t >= w_->config.vocab_size) input_error("token id {} is outside the vocabulary ({})", t, w_->config.vocab_size);
 }
@@ -196,7 +206,8 @@ void CudaRunnerImpl::linear(const DeviceLinear& l, const uint16_t* x, int m, uin
     case CudaKernelFamily::Gemm: cuda::awq_gemm_matmul(l.view, x, m, y, ws, stream_); return;
     case CudaKernelFamily::Gemv: cuda::awq_mma_matmul(l.view, x, m, y, ws, stream_); return;
     case CudaKernelFamily::Auto:
-      if (m < kCublasMinTokens) {
+      if (m <= cuda::kGemvMaxTokens ||
+          (m <= kMmaMaxTokens && size_t(l.out_features) * l.in_features >= kMmaMinWeights)) {
         cuda::awq_mma_matmul(l.view, x, m, y, ws, stream_);
       } else {
         cuda::awq_dequantize(l.view, dequant_.get(), stream_);

@@ -12,8 +12,9 @@
 namespace awq {
 
 // Which kernel runs the quantized linears for a span of m tokens:
-//   Auto: GEMV kernel for m <= 16, GEMM kernel up to 63, dequantize + cuBLAS
-//         from 64 (the crossover measured by awq-kernel-bench, docs/PERF.md);
+//   Auto: GEMV kernel for m <= 16; above, dequantize + cuBLAS, except the GEMM
+//         kernel for matrices of >= 100M weights up to m = 256 (the crossover
+//         measured by awq-kernel-bench, docs/PERF.md);
 //   Gemv: GEMV kernel for m <= 16, GEMM kernel above (never cuBLAS);
 //   Gemm: the tensor-core GEMM kernel for every m.
 enum class CudaKernelFamily { Auto, Gemm, Gemv };

@@ -1,8 +1,9 @@
 // Embedding gather and (residual add +) RMSNorm.
 //   embed_tokens: grid n_tokens, 256 threads; resid fp32 [n][hidden].
-//   add_rmsnorm:  grid n_tokens, 256 threads, one token per block; the sum of
+//   add_rmsnorm:  grid n_tokens, 512 threads, one token per block; the sum of
 //     squares in fp32 (block reduction), out = fp16(x * rsqrt(mean + eps) * w).
-// PRECOND: hidden % 2 == 0; token ids in [0, vocab) (checked on the host).
+// PRECOND: hidden % 4 == 0, rows 16-byte aligned; token ids in [0, vocab)
+//          (checked on the host).
 #include <cuda_fp16.h>
 
 #include "cuda/cuda_check.h"
@@ -29,23 +30,65 @@ __device__ float block_sum(float v, float* scratch) {
   return v;
 }
 
-__global__ void add_rmsnorm_kernel(float* resid, const __half* delta, const float* weight, __half* out, int hidden,
-                                   float eps) {
+// One token per block. Each thread keeps its kNormVec float4 pieces of the
+// row in registers between the sum of squares and the output pass, and the
+// loads are independent (restrict), so a decode-sized row costs one memory
+// round trip instead of one per loop iteration (the scalar loop took 15 us
+// at hidden 4096 on an H200; ncu). Rows wider than the register span
+// (hidden > 4 * kNormThreads * kNormVec) continue in a plain loop.
+constexpr int kNormThreads = 512, kNormVec = 4;
+
+__device__ float4 add_half4(float4 a, const __half* __restrict__ d) {
+  const uint2 raw = *reinterpret_cast<const uint2*>(d);
+  const float2 lo = __half22float2(*reinterpret_cast<const __half2*>(&raw.x));
+  const float2 hi = __half22float2(*reinterpret_cast<const __half2*>(&raw.y));
+  return make_float4(a.x + lo.x, a.y + lo.y, a.z + hi.x, a.w + hi.y);
+}
+
+__global__ void __launch_bounds__(kNormThreads) add_rmsnorm_kernel(float* __restrict__ resid,
+                                                                   const __half* __restrict__ delta,
+                                                                   const float* __restrict__ weight,
+                                                                   __half* __restrict__ out, int hidden, float eps) {
   __shared__ float scratch[32];
-  float* x = resid + size_t(blockIdx.x) * hidden;
+  const int n4 = hidden / 4;
+  float4* x = reinterpret_cast<float4*>(resid + size_t(blockIdx.x) * hidden);
   const __half* d = delta ? delta + size_t(blockIdx.x) * hidden : nullptr;
+  float4 v[kNormVec];
   float ss = 0.f;
-  for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
-    float v = x[i];
+#pragma unroll
+  for (int j = 0; j < kNormVec; ++j) {
+    const int i = threadIdx.x + j * kNormThreads;
+    if (i >= n4) break;
+    v[j] = x[i];
     if (d) {
-      v += __half2float(d[i]);
-      x[i] = v;
+      v[j] = add_half4(v[j], d + 4 * i);
+      x[i] = v[j];
     }
-    ss += v * v;
+    ss += v[j].x * v[j].x + v[j].y * v[j].y + v[j].z * v[j].z + v[j].w * v[j].w;
+  }
+  for (int i = threadIdx.x + kNormVec * kNormThreads; i < n4; i += kNormThreads) {
+    float4 a = x[i];
+    if (d) {
+      a = add_half4(a, d + 4 * i);
+      x[i] = a;
+    }
+    ss += a.x * a.x + a.y * a.y + a.z * a.z + a.w * a.w;
   }
   const float r = rsqrtf(block_sum(ss, scratch) / float(hidden) + eps);
-  __half* o = out + size_t(blockIdx.x) * hidden;
-  for (int i = threadIdx.x; i < hidden; i += blockDim.x) o[i] = __float2half_rn(x[i] * r * weight[i]);
+  const float4* w4 = reinterpret_cast<const float4*>(weight);
+  uint2* o = reinterpret_cast<uint2*>(out + size_t(blockIdx.x) * hidden);
+  auto store = [&](int i, float4 a) {
+    const float4 w = w4[i];
+    const __half2 lo = __floats2half2_rn(a.x * r * w.x, a.y * r * w.y), hi = __floats2half2_rn(a.z * r * w.z, a.w * r * w.w);
+    o[i] = make_uint2(*reinterpret_cast<const uint32_t*>(&lo), *reinterpret_cast<const uint32_t*>(&hi));
+  };
+#pragma unroll
+  for (int j = 0; j < kNormVec; ++j) {
+    const int i = threadIdx.x + j * kNormThreads;
+    if (i >= n4) break;
+    store(i, v[j]);
+  }
+  for (int i = threadIdx.x + kNormVec * kNormThreads; i < n4; i += kNormThreads) store(i, x[i]);
 }
 
 }  // namespace
@@ -60,7 +103,9 @@ void embed_tokens(const uint16_t* table, const int* tokens, int n_tokens, int hi
 void add_rmsnorm(float* resid, const uint16_t* delta, const float* weight, uint16_t* out, int n_tokens, int hidden,
                  float eps, void* stream) {
   if (n_tokens <= 0) return;
-  add_rmsnorm_kernel<<<n_tokens, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+  if (hidden % 4 != 0)
+    throw_cuda_error(cudaErrorInvalidValue, "add_rmsnorm: hidden must be a multiple of 4", __FILE__, __LINE__);
+  add_rmsnorm_kernel<<<n_tokens, kNormThreads, 0, static_cast<cudaStream_t>(stream)>>>(
       resid, reinterpret_cast<const __half*>(delta), weight, reinterpret_cast<__half*>(out), hidden, eps);
   AWQ_CUDA_CHECK_LAUNCH();
 }

@@ -33,7 +33,7 @@ struct AttentionArgs {
   int n_tokens = 0, n_heads = 0, n_kv = 0, head_dim = 0, max_ctx = 0;
   int window = 0;  // sliding window (keys with pos - key < window), 0 = none
   float* partial = nullptr;  // split-KV scratch, attention_partial_floats() floats
-  int kv_splits = 1;         // > 1 only for n_tokens == 1 (decode)
+  int kv_splits = 1;         // 1..64; > 1 only for n_tokens == 1 (decode)
 };
 size_t attention_partial_floats(int n_heads, int head_dim, int kv_splits);
 void attention(const AttentionArgs& a, void* stream);

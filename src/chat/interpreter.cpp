@@ -161,9 +161,13 @@ void Interpreter::exec_for(const Stmt& s, const ScopePtr& scope, std::string& ou
 
 void Interpreter::exec_macro_definition(const Stmt& s, const ScopePtr& scope) {
   const Stmt* macro = &s;
-  ScopePtr closure = scope;
+  // The macro lives in the scope it closes over: a shared_ptr here would be a
+  // cycle (scope -> macro -> scope) that is never freed.
+  std::weak_ptr<Scope> closure = scope;
   scope->set(s.text, Value::callable(s.text, [this, macro, closure](CallArgs& args) {
-    return call_macro(*macro, closure, args);
+    const ScopePtr defined_in = closure.lock();
+    if (!defined_in) throw TemplateError("macro '" + macro->text + "' called after its scope ended");
+    return call_macro(*macro, defined_in, args);
   }));
 }
 

@@ -16,10 +16,18 @@
 namespace awq {
 namespace {
 
+// --ctx and --fuse-max-seq-len both fix the KV cache's positions (the second
+// under AutoAWQ's name); giving both with different values is an error.
+int context_positions(const ModelFlags& f) {
+  if (f.ctx > 0 && f.fuse_max_seq_len > 0 && f.ctx != f.fuse_max_seq_len)
+    usage_error("--ctx {} and --fuse-max-seq-len {} disagree; give one of them", f.ctx, f.fuse_max_seq_len);
+  return f.ctx > 0 ? f.ctx : f.fuse_max_seq_len;
+}
+
 std::unique_ptr<ModelRunner> make_cpu(std::shared_ptr<const ModelWeights> weights, const ModelFlags& f) {
   CpuRunnerOptions opt;
   opt.threads = f.threads;
-  opt.max_context = f.ctx;
+  opt.max_context = context_positions(f);
   opt.dtype = f.dtype.empty() ? ActivationDType::Float32 : parse_activation_dtype(f.dtype);
   return make_cpu_runner(std::move(weights), opt);
 }
@@ -31,7 +39,7 @@ std::unique_ptr<ModelRunner> make_gpu(std::shared_ptr<const ModelWeights> weight
   if (f.version == "exllama") usage_error("--version exllama is not implemented; use auto, gemm or gemv");
   CudaRunnerOptions opt;
   opt.device = device;
-  opt.max_context = f.ctx > 0 ? f.ctx : f.fuse_max_seq_len;
+  opt.max_context = context_positions(f);
   opt.kernels = f.version == "gemm"   ? CudaKernelFamily::Gemm
                 : f.version == "gemv" ? CudaKernelFamily::Gemv
                                       : CudaKernelFamily::Auto;
@@ -98,6 +106,15 @@ Session open_session(const ModelFlags& flags, const std::string& chat_template_f
   Session s{weights, Tokenizer::load(dir), nullptr, load_chat_template(dir, chat_template_file),
             load_generation_defaults(dir), dir};
   s.runner = make_runner(weights, flags);
+  if (flags.fuse_max_seq_len > 0) {
+    // As AutoAWQ's fused modules do, say what the preallocated cache costs (-v).
+    const ModelConfig& c = weights->config;
+    const bool gpu = s.runner->describe().rfind("cuda", 0) == 0;
+    const size_t elem = gpu || (!flags.dtype.empty() && flags.dtype != "float32") ? 2 : 4;
+    const double bytes = 2.0 * c.num_layers * c.num_kv_heads * c.head_dim * double(s.runner->max_context()) * elem;
+    log_info("KV cache preallocated for {} positions: {:.1f} MiB ({})", s.runner->max_context(), bytes / (1 << 20),
+             s.runner->describe());
+  }
   log_info("loaded {} in {:.2f} s: {}, context {}", dir.string(),
            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), s.runner->describe(),
            s.runner->max_context());

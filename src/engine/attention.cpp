@@ -72,14 +72,16 @@ __attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void at
   }
 }
 
+namespace {
+struct AttentionScratch {
+  std::vector<float> scores, keys, values;
+};
+}  // namespace
+
 void attention(const KvCache& cache, int layer, const AttentionShape& shape, const float* q, int T, int n_past,
                float* out, ThreadPool& pool) {
   const int hd = shape.head_dim, group = shape.heads / shape.kv_heads;
   const int n_total = n_past + T;
-  struct Scratch {
-    std::vector<float> scores, keys, values;
-  };
-  thread_local Scratch scratch;
   // One task per kv head and block of query tokens: the head's converted
   // history is reused by all its query heads.
   const int token_blocks = std::max(1, std::min(T, (pool.size() * 4 + shape.kv_heads - 1) / shape.kv_heads));
@@ -88,7 +90,10 @@ void attention(const KvCache& cache, int layer, const AttentionShape& shape, con
     const int kh = task / token_blocks, t0 = (task % token_blocks) * per_block, t1 = std::min(T, t0 + per_block);
     if (t0 >= t1) return;
     const int visible = n_past + t1;
-    Scratch& s = scratch;
+    // Declared here, not in the enclosing function: a block-scope
+    // thread_local is constructed (and later destroyed) only in the threads
+    // that pass its declaration, and the pool's workers run only this body.
+    thread_local AttentionScratch s;
     const float* keys = cache.read(0, layer, kh, visible, s.keys);
     const float* values = cache.read(1, layer, kh, visible, s.values);
     if (s.scores.size() < size_t(n_total)) s.scores.resize(size_t(n_total));

@@ -92,7 +92,7 @@ void CpuRunner::forward(std::span<const int> tokens, int n_past, bool all_logits
   if (n_past < 0 || n_past > cached_)
     input_error("forward: n_past {} is past the {} positions in the KV cache", n_past, cached_);
   if (n_past + T > max_context())
-    input_error("{} positions exceed the context of {} (--ctx-size)", n_past + T, max_context());
+    input_error("{} positions exceed the context of {} (--ctx)", n_past + T, max_context());
   for (int id : tokens)
     if (id < 0 || id >= c.vocab_size) input_error("token id {} is outside the vocabulary (size {})", id, c.vocab_size);
   logits.resize(size_t(all_logits ? T : 1) * c.vocab_size);

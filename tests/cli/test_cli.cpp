@@ -96,6 +96,17 @@ TEST_CASE("a prompt longer than the context is an input error before any work", 
                        "exceeds the context");
 }
 
+TEST_CASE("--fuse-max-seq-len preallocates the cache, says its size and bounds the request", "[cli]") {
+  const auto ok = run_awqrun(tiny() + " -v --raw --fuse-max-seq-len 48 -n 4 -p hi");
+  CHECK(ok.exit_code == 0);
+  CHECK_THAT(ok.err, Catch::Contains("KV cache preallocated for 48 positions"));
+  std::string long_prompt;
+  for (int i = 0; i < 16; ++i) long_prompt += "hello world ";
+  check_one_line_error(run_awqrun(tiny() + " --raw --fuse-max-seq-len 24 -n 4 -p " + shell_quote(long_prompt)), 3,
+                       "exceeds the context of 24");
+  check_one_line_error(run_awqrun(tiny() + " --raw --fuse-max-seq-len 48 --ctx 64 -p hi"), 2, "disagree");
+}
+
 TEST_CASE("a device that is not there is a device error", "[cli]") {
   check_one_line_error(run_awqrun(tiny() + " --raw -p hi --device cuda:7"), 4, "cuda");
   check_one_line_error(run_awqrun(tiny() + " --raw -p hi --device tpu"), 2, "tpu");

@@ -54,7 +54,9 @@ TEST_CASE("attention matches float64 reference (prefill, decode split-KV, GQA, w
   const AttnCase cases[] = {
       {32, 8, 128, 0, 77, 0, 512, 1},     {32, 8, 128, 263, 37, 100, 512, 1}, {32, 8, 128, 1000, 1, 0, 2048, 8},
       {32, 8, 128, 1000, 1, 300, 2048, 8}, {9, 3, 64, 5, 40, 0, 256, 1},      {9, 3, 64, 200, 1, 0, 256, 4},
-      {4, 2, 16, 3, 9, 8, 64, 1},         {4, 2, 32, 30, 1, 0, 64, 2}};
+      {4, 2, 16, 3, 9, 8, 64, 1},         {4, 2, 32, 30, 1, 0, 64, 2},        {8, 2, 8, 11, 6, 0, 64, 1},
+      // decode with the most splits: a short context leaves most of them empty
+      {32, 8, 128, 5, 1, 0, 2048, 64},    {4, 2, 64, 3000, 1, 0, 4096, 64},   {4, 2, 64, 3000, 1, 1000, 4096, 37}};
   for (const AttnCase& c : cases) {
     INFO("heads " << c.heads << "/" << c.kv << " dim " << c.dim << " n_past " << c.n_past << " n " << c.n_tokens
                   << " window " << c.window << " splits " << c.splits);
@@ -137,28 +139,35 @@ TEST_CASE("rope_store_kv rotates q/k like rotate_half and fills the cache", "[cu
 
 TEST_CASE("add_rmsnorm, swiglu and argmax match host references", "[cuda][ops]") {
   cuda::select_device(0);
-  const int n = 3, hidden = 4096, inter = 14336, vocab = 32000;
-  std::vector<float> resid(size_t(n) * hidden), weight(hidden);
-  for (auto& v : resid) v = fp16_to_float(test::random_f16(1, 4.f)[0]);
-  for (auto& v : weight) v = fp16_to_float(test::random_f16(1, 2.f)[0]);
-  const auto delta = test::random_f16(size_t(n) * hidden);
-  DeviceBuffer<float> dres{std::span<const float>(resid)}, dw{std::span<const float>(weight)};
-  DeviceBuffer<uint16_t> ddelta{std::span<const uint16_t>(delta)}, dout(size_t(n) * hidden);
-  test::poison(dout);
-  cuda::add_rmsnorm(dres.get(), ddelta.get(), dw.get(), dout.get(), n, hidden, 1e-5f, nullptr);
-  std::vector<double> ref(size_t(n) * hidden), ref_res(ref.size());
-  const auto dl = test::to_float(delta);
-  for (int t = 0; t < n; ++t) {
-    double ss = 0;
-    for (int i = 0; i < hidden; ++i) {
-      ref_res[size_t(t) * hidden + i] = double(resid[size_t(t) * hidden + i]) + dl[size_t(t) * hidden + i];
-      ss += ref_res[size_t(t) * hidden + i] * ref_res[size_t(t) * hidden + i];
+  const int n = 3, inter = 14336, vocab = 32000;
+  // 12288 passes the register span of the norm kernel (8192) and uses its tail loop.
+  for (const int hidden : {64, 576, 4096, 12288})
+    for (const bool with_delta : {true, false}) {
+      INFO("hidden " << hidden << (with_delta ? " with" : " without") << " residual delta");
+      std::vector<float> resid(size_t(n) * hidden), weight(hidden);
+      for (auto& v : resid) v = fp16_to_float(test::random_f16(1, 4.f)[0]);
+      for (auto& v : weight) v = fp16_to_float(test::random_f16(1, 2.f)[0]);
+      const auto delta = test::random_f16(size_t(n) * hidden);
+      DeviceBuffer<float> dres{std::span<const float>(resid)}, dw{std::span<const float>(weight)};
+      DeviceBuffer<uint16_t> ddelta{std::span<const uint16_t>(delta)}, dout(size_t(n) * hidden);
+      test::poison(dout);
+      cuda::add_rmsnorm(dres.get(), with_delta ? ddelta.get() : nullptr, dw.get(), dout.get(), n, hidden, 1e-5f,
+                        nullptr);
+      std::vector<double> ref(size_t(n) * hidden), ref_res(ref.size());
+      const auto dl = test::to_float(delta);
+      for (int t = 0; t < n; ++t) {
+        double ss = 0;
+        for (int i = 0; i < hidden; ++i) {
+          const size_t at = size_t(t) * hidden + i;
+          ref_res[at] = double(resid[at]) + (with_delta ? dl[at] : 0.0);
+          ss += ref_res[at] * ref_res[at];
+        }
+        const double r = 1.0 / std::sqrt(ss / hidden + 1e-5);
+        for (int i = 0; i < hidden; ++i) ref[size_t(t) * hidden + i] = ref_res[size_t(t) * hidden + i] * r * weight[i];
+      }
+      CHECK(test::rel_error(test::to_float(dout.download()), ref) < 1e-3);
+      CHECK(test::rel_error(dres.download(), ref_res) < 1e-6);
     }
-    const double r = 1.0 / std::sqrt(ss / hidden + 1e-5);
-    for (int i = 0; i < hidden; ++i) ref[size_t(t) * hidden + i] = ref_res[size_t(t) * hidden + i] * r * weight[i];
-  }
-  CHECK(test::rel_error(test::to_float(dout.download()), ref) < 1e-3);
-  CHECK(test::rel_error(dres.download(), ref_res) < 1e-6);
 
   const auto gu = test::random_f16(size_t(n) * 2 * inter, 4.f);
   DeviceBuffer<uint16_t> dgu{std::span<const uint16_t>(gu)}, dact(size_t(n) * inter);

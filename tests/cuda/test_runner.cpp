@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -18,7 +19,12 @@ using nlohmann::json;
 const char* const kModels[] = {"llama_gqa2", "llama3_rope_tied", "mistral_swa", "qwen2_bias",
                                "llama_mha_linear_rope", "llama_gqa4", "llama_g128", "llama_not_convert"};
 
-std::filesystem::path data_dir() { return std::filesystem::path(AWQRUN_SOURCE_DIR) / "tests" / "data" / "engine"; }
+// The device machine runs the binary from another checkout: AWQRUN_SOURCE_DIR
+// in the environment (scripts/device_test sets it) overrides the build's path.
+std::filesystem::path data_dir() {
+  const char* env = std::getenv("AWQRUN_SOURCE_DIR");
+  return std::filesystem::path(env ? env : AWQRUN_SOURCE_DIR) / "tests" / "data" / "engine";
+}
 
 double row_error(const float* out, const json& ref, int vocab) {
   double diff = 0, norm = 0;

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -99,7 +100,7 @@ struct Device {
   std::vector<MmaWeightsView> views;
 };
 
-void run() {
+void run(int max_m_arg) {
   const std::string name = select_device(0);
   cudaStream_t stream;
   AWQ_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
@@ -145,6 +146,7 @@ void run() {
     // AWQ bytes as stored on disk: int4 weights, fp16 scales, int4 zeros.
     const double awq_bytes = double(s.k) * s.n / 2 + double(s.k) / group * s.n * 2.5;
     for (int m : ms) {
+      if (m > max_m_arg) break;
       const double act_bytes = 2.0 * m * (s.k + s.n), flops = 2.0 * m * s.k * s.n;
       const int launches = std::max(copies, 8);
       const double t_mma = time_graph(stream, launches, [&](int i) {
@@ -171,9 +173,16 @@ void run() {
 }  // namespace
 }  // namespace awq::cuda
 
-int main() {
+// Usage: awq-kernel-bench [MAX_M]  (token counts up to MAX_M, default 2048;
+// 16 gives the decode rows only).
+int main(int argc, char** argv) {
+  const int max_m = argc > 1 ? std::atoi(argv[1]) : 2048;
+  if (max_m < 1) {
+    std::fprintf(stderr, "usage: awq-kernel-bench [MAX_M]\n");
+    return 2;
+  }
   try {
-    awq::cuda::run();
+    awq::cuda::run(max_m);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "awq-kernel-bench: %s\n", e.what());
     return 1;
