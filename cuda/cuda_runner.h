@@ -25,12 +25,9 @@ struct CudaRunnerOptions {
   CudaKernelFamily kernels = CudaKernelFamily::Auto;
 };
 
-class CudaRunner : public ModelRunner {
- public:
-  // forward() without logits: the argmax of the last position's logits is
-  // taken on the device and only the token id crosses to the host.
-  virtual int forward_greedy(std::span<const int> tokens, int n_past) = 0;
-};
+// forward_greedy() takes the argmax on the device: only the token id crosses
+// to the host.
+class CudaRunner : public ModelRunner {};
 
 // Throws Error(Device) when there is no usable GPU or when the weights, cache
 // and buffers would not fit ("needs X GiB, Y GiB free on cuda:N", checked

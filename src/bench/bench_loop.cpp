@@ -4,10 +4,6 @@
 #include <chrono>
 #include <random>
 
-#ifdef AWQRUN_HAVE_CUDA
-#include "cuda/cuda_runner.h"
-#endif
-
 namespace awq {
 namespace {
 
@@ -26,14 +22,7 @@ std::vector<int> random_prompt(int length, int vocab_size, unsigned seed) {
 }  // namespace
 
 GreedyStep make_greedy_step(ModelRunner& runner) {
-#ifdef AWQRUN_HAVE_CUDA
-  if (auto* cuda = dynamic_cast<CudaRunner*>(&runner))
-    return [cuda](std::span<const int> tokens, int n_past) { return cuda->forward_greedy(tokens, n_past); };
-#endif
-  return [&runner, logits = std::vector<float>()](std::span<const int> tokens, int n_past) mutable {
-    runner.forward(tokens, n_past, false, logits);
-    return int(std::max_element(logits.begin(), logits.end()) - logits.begin());
-  };
+  return [&runner](std::span<const int> tokens, int n_past) { return runner.forward_greedy(tokens, n_past); };
 }
 
 LengthTimings time_length(const GreedyStep& step, const LengthRunOptions& o) {

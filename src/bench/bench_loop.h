@@ -10,7 +10,7 @@
 namespace awq {
 
 // One greedy step: run tokens at n_past and return the argmax of the last
-// position's logits. On CUDA this is CudaRunner::forward_greedy (only the id
+// position's logits: ModelRunner::forward_greedy (on CUDA only the id
 // crosses to the host); elsewhere forward() + an argmax on the host.
 using GreedyStep = std::function<int(std::span<const int> tokens, int n_past)>;
 GreedyStep make_greedy_step(ModelRunner& runner);

@@ -34,9 +34,17 @@ GenerateResult generate(ModelRunner& runner, const Tokenizer& tokenizer, std::sp
   };
   if (options.max_new_tokens == 0) return r;
 
+  // Plain greedy lets the backend pick the token (on the GPU only the id
+  // crosses to the host); anything else samples from the host logits.
+  const bool backend_picks = is_plain_greedy(options.sampling);
   std::vector<float> logits;
+  int picked = -1;
+  auto step = [&](std::span<const int> tokens, int n_past) {
+    if (backend_picks) picked = runner.forward_greedy(tokens, n_past);
+    else runner.forward(tokens, n_past, false, logits);
+  };
   auto t0 = std::chrono::steady_clock::now();
-  runner.forward(prompt_ids, 0, false, logits);
+  step(prompt_ids, 0);
   r.timings.prefill_s = seconds_since(t0);
 
   Sampler sampler(options.sampling);
@@ -46,7 +54,7 @@ GenerateResult generate(ModelRunner& runner, const Tokenizer& tokenizer, std::sp
   int decode_steps = 0;
   t0 = std::chrono::steady_clock::now();
   for (;;) {
-    const int id = sampler.sample(logits, history);
+    const int id = backend_picks ? picked : sampler.sample(logits, history);
     history.push_back(id);
     r.tokens.push_back(id);
     if (std::find(options.eos_ids.begin(), options.eos_ids.end(), id) != options.eos_ids.end()) {
@@ -59,7 +67,7 @@ GenerateResult generate(ModelRunner& runner, const Tokenizer& tokenizer, std::sp
       break;
     }
     if (int(r.tokens.size()) == options.max_new_tokens) break;
-    runner.forward(std::span<const int>(&id, 1), int(history.size()) - 1, false, logits);
+    step(std::span<const int>(&id, 1), int(history.size()) - 1);
     ++decode_steps;
   }
   r.timings.decode_s = seconds_since(t0);

@@ -34,6 +34,10 @@ struct Candidate {
   float p;
 };
 
+// True when sampling is the argmax of the raw logits (temperature 0, no
+// repetition penalty): the backend may then pick the token itself.
+inline bool is_plain_greedy(const SamplingParams& p) { return p.temperature <= 0.f && p.repeat_penalty == 1.f; }
+
 class Sampler {
  public:
   explicit Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) {}

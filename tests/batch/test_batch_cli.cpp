@@ -1,7 +1,8 @@
 // End to end: the real awqrun binary on the default model (skipped with a
-// message when models/SmolLM2-135M-Instruct is not installed). Covers exit
-// codes, input order, per-request overrides, resume after Ctrl-C and after a
-// kill, plain-text input and the scripted chat.
+// message when models/SmolLM2-135M-Instruct is not installed) and, for the
+// 1,000-request file, on a tiny random model. Covers exit codes, input order,
+// per-request overrides, resume after Ctrl-C and after a kill, plain-text
+// input and the scripted chat.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -183,4 +184,42 @@ TEST_CASE("awqrun chat reads one turn a line from a pipe, without prompts", "[ba
 
   const auto bad = run(dir, {"chat", "--chat-template", (dir / "missing.jinja").string()}, "hi\n");
   CHECK(bad.code == 3);
+}
+
+TEST_CASE("awqrun batch: 1,000 prompts run to the end, and a kill + rerun gives the same file", "[batch][cli]") {
+  // A tiny random model of the engine tests: fast enough for 1,000 requests in CI.
+  const fs::path tiny = fs::path(AWQRUN_SOURCE_DIR) / "tests/data/engine/llama_gqa2";
+  TempDir dir;
+  std::string input;
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 1000; ++i) {
+    input += "prompt number " + std::to_string(i) + " says " + std::to_string(i * 7919 % 1000) + "\n";
+    ids.push_back(std::to_string(i));
+  }
+  write_file(dir / "prompts.txt", input);
+  write_file(dir / "stdin", "");
+  auto args = [&](const char* out) {
+    return std::vector<std::string>{"batch", "-m", tiny.string(), "-t", "1", "-i", (dir / "prompts.txt").string(),
+                                    "-o", (dir / out).string(), "-n", "3", "--temp", "0"};
+  };
+  CHECK(wait_exit(spawn_awqrun(args("whole.jsonl"), dir / "stdin", dir / "stdout", dir / "stderr")) == 0);
+  const std::string whole = read_file(dir / "whole.jsonl");
+  check_results(whole, ids);
+
+  const pid_t pid = spawn_awqrun(args("killed.jsonl"), dir / "stdin", dir / "stdout", dir / "stderr");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (count_lines(read_file(dir / "killed.jsonl")) < 300 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ::kill(pid, SIGKILL);
+  wait_exit(pid);
+  const size_t done_before_rerun = count_lines(read_file(dir / "killed.jsonl"));
+  CHECK(done_before_rerun >= 300);
+  CHECK(wait_exit(spawn_awqrun(args("killed.jsonl"), dir / "stdin", dir / "stdout", dir / "stderr")) == 0);
+  const std::string resumed = read_file(dir / "killed.jsonl");
+  check_results(resumed, ids);
+  const auto a = parse_lines(whole), b = parse_lines(resumed);
+  REQUIRE(a.size() == b.size());
+  size_t same = 0;
+  for (size_t i = 0; i < a.size(); ++i) same += a[i]["text"] == b[i]["text"];
+  CHECK(same == a.size());
 }
