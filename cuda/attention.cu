@@ -25,7 +25,6 @@ namespace awq::cuda {
 namespace {
 
 constexpr int kWarps = 4, kTile = 32;
-constexpr int kMaxKvSplits = 64;
 
 template <int D>
 struct AttnSmem {

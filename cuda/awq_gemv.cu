@@ -210,6 +210,7 @@ void set_smem_attribute() {
 
 template <int T>
 void launch_gemv(const GemvParams& base, const MatmulWorkspace& ws, int split_k, cudaStream_t stream) {
+  set_smem_attribute<T>();  // before the occupancy query as well as the launch
   GemvParams p = base;
   const int tiles = p.n_padded / 64, nchunks = p.k / kChunkK;
   int splits = split_k;
@@ -218,7 +219,6 @@ void launch_gemv(const GemvParams& base, const MatmulWorkspace& ws, int split_k,
     // as many blocks as fit resident, rounded down.
     static int resident = 0;
     if (!resident) {
-      set_smem_attribute<T>();
       int per_sm = 0;
       AWQ_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, awq_gemv_kernel<T>, kThreads,
                                                                    sizeof(GemvSmem<T>)));
@@ -232,9 +232,7 @@ void launch_gemv(const GemvParams& base, const MatmulWorkspace& ws, int split_k,
   p.splits = splits;
   p.partial = ws.partial;
   p.counters = ws.counters;
-  const size_t smem = sizeof(GemvSmem<T>);
-  set_smem_attribute<T>();
-  awq_gemv_kernel<T><<<dim3(tiles, splits), kThreads, smem, stream>>>(p);
+  awq_gemv_kernel<T><<<dim3(tiles, splits), kThreads, sizeof(GemvSmem<T>), stream>>>(p);
   AWQ_CUDA_CHECK_LAUNCH();
 }
 

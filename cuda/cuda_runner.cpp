@@ -30,7 +30,6 @@ constexpr int kMmaMaxTokens = 256;
 // Decode attention splits the context over about this many blocks per SM
 // (heads x splits); the kernel sizes the pieces from the current context.
 constexpr int kDecodeBlocksPerSm = 4;
-constexpr int kMaxKvSplits = 64;
 constexpr int kDefaultContextCap = 8192;
 constexpr size_t kReserveBytes = size_t(512) << 20;  // cuBLAS workspace, CUDA context growth, fragmentation
 
@@ -118,8 +117,9 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
   if (c.head_dim != 8 && c.head_dim != 16 && c.head_dim != 32 && c.head_dim != 64 && c.head_dim != 128 &&
       c.head_dim != 256)
     input_error("cuda backend: head_dim {} is not supported (8, 16, 32, 64, 128 or 256)", c.head_dim);
+  // At most one split per 32-key attention tile of the longest context.
   kv_splits_ = std::clamp(kDecodeBlocksPerSm * cuda::device_sm_count() / c.num_heads, 1,
-                          std::min(kMaxKvSplits, (max_ctx_ + 31) / 32));
+                          std::min(cuda::kMaxKvSplits, (max_ctx_ + 31) / 32));
   const std::vector<float> inv_freq = rope_inv_freq(c);  // Input error for dynamic / yarn
 
   const size_t need = fit_bytes(*w_, max_ctx_, kv_splits_);

@@ -24,6 +24,8 @@ void add_rmsnorm(float* resid, const uint16_t* delta, const float* weight, uint1
 void rope_store_kv(uint16_t* qkv, int n_tokens, int n_heads, int n_kv, int head_dim, const float* inv_freq,
                    const int* pos0, uint16_t* k_cache, uint16_t* v_cache, int max_ctx, void* stream);
 
+inline constexpr int kMaxKvSplits = 64;  // split-KV pieces of one decode attention
+
 struct AttentionArgs {
   const uint16_t* qkv = nullptr;  // q read from here (row stride (n_heads + 2 n_kv) * head_dim)
   const uint16_t* k_cache = nullptr;

@@ -20,7 +20,6 @@
 #include "src/common/error.h"
 #include "src/common/log.h"
 #ifdef AWQRUN_HAVE_CUDA
-#include "cuda/cuda_runner.h"
 #include "src/bench/gpu_measurements.h"
 #endif
 
@@ -31,14 +30,6 @@ constexpr int kCopyReps = 10;
 constexpr int kMinBaselineReps = 5;  // a baseline pass is cheap; more reps steady its median
 constexpr double kGiB = double(1 << 30);
 
-bool runs_on_gpu([[maybe_unused]] ModelRunner& runner) {
-#ifdef AWQRUN_HAVE_CUDA
-  return dynamic_cast<CudaRunner*>(&runner) != nullptr;
-#else
-  return false;
-#endif
-}
-
 std::string utc_now() {
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -46,12 +37,6 @@ std::string utc_now() {
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &tm);
   return text;
-}
-
-// Bytes of one cached K or V value: fp16 on the GPU; the CPU keeps fp32 in
-// its default float32 mode and the 16-bit dtype otherwise.
-size_t kv_element_bytes(bool on_gpu, const std::string& dtype) {
-  return on_gpu || (!dtype.empty() && dtype != "float32") ? 2 : 4;
 }
 
 BenchRow measure_length(ModelRunner& runner, const GreedyStep& step, const ModelWeights& w, int length, int reps,

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <random>
 
+#include "src/bench/decode_traffic.h"
 #include "src/cli/model_location.h"
 #include "src/common/error.h"
 #include "src/common/log.h"
@@ -99,6 +100,18 @@ uint64_t random_seed() {
 
 }  // namespace
 
+bool runs_on_gpu([[maybe_unused]] const ModelRunner& runner) {
+#ifdef AWQRUN_HAVE_CUDA
+  return dynamic_cast<const CudaRunner*>(&runner) != nullptr;
+#else
+  return false;
+#endif
+}
+
+size_t kv_element_bytes(bool on_gpu, const std::string& dtype) {
+  return on_gpu || (!dtype.empty() && dtype != "float32") ? 2 : 4;
+}
+
 Session open_session(const ModelFlags& flags, const std::string& chat_template_file) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::filesystem::path dir = resolve_model_dir(flags.model_dir);
@@ -108,10 +121,8 @@ Session open_session(const ModelFlags& flags, const std::string& chat_template_f
   s.runner = make_runner(weights, flags);
   if (flags.fuse_max_seq_len > 0) {
     // As AutoAWQ's fused modules do, say what the preallocated cache costs (-v).
-    const ModelConfig& c = weights->config;
-    const bool gpu = s.runner->describe().rfind("cuda", 0) == 0;
-    const size_t elem = gpu || (!flags.dtype.empty() && flags.dtype != "float32") ? 2 : 4;
-    const double bytes = 2.0 * c.num_layers * c.num_kv_heads * c.head_dim * double(s.runner->max_context()) * elem;
+    const size_t element = kv_element_bytes(runs_on_gpu(*s.runner), flags.dtype);
+    const double bytes = double(kv_bytes_per_position(weights->config, element)) * s.runner->max_context();
     log_info("KV cache preallocated for {} positions: {:.1f} MiB ({})", s.runner->max_context(), bytes / (1 << 20),
              s.runner->describe());
   }

@@ -37,6 +37,13 @@ struct Session {
 // (Error(Device) otherwise). chat_template_file: --chat-template, or empty.
 Session open_session(const ModelFlags& flags, const std::string& chat_template_file);
 
+// Whether the runner is the CUDA backend (always false in a build without CUDA).
+bool runs_on_gpu(const ModelRunner& runner);
+
+// Bytes of one cached K or V value: fp16 on the GPU; the CPU keeps fp32 in
+// its default float32 mode and the 16-bit dtype otherwise.
+size_t kv_element_bytes(bool on_gpu, const std::string& dtype);
+
 // --chat / --raw / auto: whether prompts go through the chat template.
 // "chat" without a template is Error(Input).
 bool use_chat_template(const Session& s, const std::string& chat_mode);
