@@ -1,6 +1,9 @@
 // Causal attention over the fp16 KV cache, flash style (online softmax), GQA,
-// optional sliding window; used for prefill (many queries) and decode (one).
-// Grid (n_heads, ceil(n_tokens / 4), kv_splits); block = 4 warps, warp w owns
+// optional sliding window, on CUDA cores, fp32 softmax and accumulation:
+//  - decode_attention_kernel: one query, head_dim >= 64 (described below);
+//  - attention_kernel: decode for head_dim < 64, and prefill of the head
+//    sizes the tensor-core kernel (cuda/flash_attention.cu) lacks.
+// attention_kernel: grid (n_heads, ceil(n_tokens / 4), kv_splits); block = 4 warps, warp w owns
 // query t = 4 * blockIdx.y + w of head blockIdx.x at position pos0[0] + t.
 // The block walks the key range its queries need in tiles of 32 keys: K and V
 // tiles staged in shared memory (K rows padded by one word: conflict-free),
@@ -19,6 +22,8 @@
 #include <cfloat>
 
 #include "cuda/cuda_check.h"
+#include "cuda/flash_attention.h"
+#include "cuda/pdl.cuh"
 #include "cuda/launch.h"
 
 namespace awq::cuda {
@@ -36,6 +41,8 @@ struct AttnSmem {
 template <int D>
 __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const AttentionArgs a, float scale) {
   __shared__ AttnSmem<D> sm;
+  pdl_launch_dependents();
+  pdl_wait();
   constexpr int kPairs = D / 2, kPer = (kPairs + 31) / 32;  // half2 output pairs per lane (lane + 32 i)
   const int h = blockIdx.x, kvh = h / (a.n_heads / a.n_kv), split = blockIdx.z;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -137,6 +144,132 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const AttentionA
   }
 }
 
+// Decode (one query), head_dim >= 64: grid (n_heads, kv_splits), 4 warps.
+// The split's keys are dealt to the warps in 32-key tiles (warp w takes
+// tiles w, w + 4, ...), and nothing is staged in shared memory: lane j reads
+// key j's K row straight from the cache (D/8 independent 16-byte loads, so
+// the whole row is in flight at once) and scores it against q (fp32, in
+// shared memory, read as broadcasts); for P V each lane owns D/32 adjacent
+// output dimensions and loads them from all 32 V rows of the tile (one
+// coalesced row per key, 32 loads in flight). The 4 warps' (max, sum, acc)
+// meet in shared memory at the end. (The CUDA-core kernel above ran one warp
+// per block at decode and waited on a block barrier per 32-key tile: ~40 us
+// per layer at a 3k context on an H200.)
+template <int D>
+__global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const AttentionArgs a, float scale) {
+  constexpr int kDims = D / 32;
+  __shared__ __align__(16) float q[D];
+  __shared__ float warp_m[kWarps], warp_l[kWarps];
+  __shared__ float warp_acc[kWarps][D];
+  pdl_launch_dependents();
+  pdl_wait();
+  const int h = blockIdx.x, kvh = h / (a.n_heads / a.n_kv), split = blockIdx.y;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int pos = a.pos0[0];
+  int lo = a.window > 0 ? max(0, pos - a.window + 1) : 0, hi = pos;
+  if (gridDim.y > 1) {  // this split's piece of the CURRENT context (see attention_kernel)
+    const int per_split = (hi - lo + 1 + gridDim.y - 1) / gridDim.y;
+    const int chunk = (per_split + kTile - 1) / kTile * kTile;
+    lo += split * chunk;
+    hi = min(hi, lo + chunk - 1);
+  }
+  const __half* qsrc = reinterpret_cast<const __half*>(a.qkv) + h * D;
+  for (int d = threadIdx.x; d < D; d += kWarps * 32) q[d] = __half2float(qsrc[d]) * scale;
+  __syncthreads();
+
+  const __half* kc = reinterpret_cast<const __half*>(a.k_cache) + size_t(kvh) * a.max_ctx * D;
+  const __half* vc = reinterpret_cast<const __half*>(a.v_cache) + size_t(kvh) * a.max_ctx * D;
+  float m = -INFINITY, l = 0.f, acc[kDims];
+#pragma unroll
+  for (int i = 0; i < kDims; ++i) acc[i] = 0.f;
+  for (int k0 = lo + warp * kTile; k0 <= hi; k0 += kWarps * kTile) {
+    const int key = k0 + lane;
+    float s = -INFINITY;
+    if (key <= hi) {
+      const uint4* krow = reinterpret_cast<const uint4*>(kc + size_t(key) * D);
+      uint4 raw[D / 8];
+#pragma unroll
+      for (int c = 0; c < D / 8; ++c) raw[c] = krow[c];
+      float dot = 0.f;
+#pragma unroll
+      for (int c = 0; c < D / 8; ++c) {
+        const __half2* k2 = reinterpret_cast<const __half2*>(&raw[c]);
+        const float4 qa = *reinterpret_cast<const float4*>(&q[c * 8]), qb = *reinterpret_cast<const float4*>(&q[c * 8 + 4]);
+        const float2 k01 = __half22float2(k2[0]), k23 = __half22float2(k2[1]), k45 = __half22float2(k2[2]),
+                     k67 = __half22float2(k2[3]);
+        dot += qa.x * k01.x + qa.y * k01.y + qa.z * k23.x + qa.w * k23.y + qb.x * k45.x + qb.y * k45.y +
+               qb.z * k67.x + qb.w * k67.y;
+      }
+      s = dot;
+    }
+    float tile_max = s;  // finite: key k0 (lane 0) is always in range
+    for (int o = 16; o > 0; o >>= 1) tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, o));
+    const float m_new = fmaxf(m, tile_max);
+    const float corr = __expf(m - m_new);  // 0 on the first tile (m = -inf)
+    const float p = key <= hi ? __expf(s - m_new) : 0.f;
+    float psum = p;
+    for (int o = 16; o > 0; o >>= 1) psum += __shfl_xor_sync(0xffffffffu, psum, o);
+    l = l * corr + psum;
+    m = m_new;
+#pragma unroll
+    for (int i = 0; i < kDims; ++i) acc[i] *= corr;
+    const __half* vtile = vc + size_t(k0) * D + lane * kDims;
+#pragma unroll
+    for (int j = 0; j < kTile; ++j) {
+      const float pj = __shfl_sync(0xffffffffu, p, j);
+      if (k0 + j > hi) continue;  // past the range: the row may be unwritten
+      const __half2* v2 = reinterpret_cast<const __half2*>(vtile + size_t(j) * D);
+#pragma unroll
+      for (int i = 0; i < kDims / 2; ++i) {
+        const float2 v = __half22float2(v2[i]);
+        acc[2 * i] += pj * v.x;
+        acc[2 * i + 1] += pj * v.y;
+      }
+    }
+  }
+  if (lane == 0) {
+    warp_m[warp] = m;
+    warp_l[warp] = l;
+  }
+#pragma unroll
+  for (int i = 0; i < kDims; ++i) warp_acc[warp][lane * kDims + i] = acc[i];
+  __syncthreads();
+  float mx = -INFINITY;
+#pragma unroll
+  for (int w = 0; w < kWarps; ++w)
+    if (warp_l[w] > 0.f) mx = fmaxf(mx, warp_m[w]);
+  float weight[kWarps], den = 0.f;
+#pragma unroll
+  for (int w = 0; w < kWarps; ++w) {
+    weight[w] = warp_l[w] > 0.f ? __expf(warp_m[w] - mx) : 0.f;
+    den += weight[w] * warp_l[w];
+  }
+  if (gridDim.y == 1) {
+    __half* out = reinterpret_cast<__half*>(a.out) + size_t(h) * D;
+    const float inv = den > 0.f ? 1.f / den : 0.f;
+    for (int d = threadIdx.x; d < D; d += kWarps * 32) {
+      float v = 0.f;
+#pragma unroll
+      for (int w = 0; w < kWarps; ++w) v += warp_acc[w][d] * weight[w];
+      out[d] = __float2half_rn(v * inv);
+    }
+    return;
+  }
+  // partial[h * splits + split] = {max, sum, unnormalized acc[D]}; an empty
+  // split writes sum 0 and the merge skips it.
+  float* part = a.partial + (size_t(h) * gridDim.y + split) * (D + 2);
+  if (threadIdx.x == 0) {
+    part[0] = den > 0.f ? mx : 0.f;
+    part[1] = den;
+  }
+  for (int d = threadIdx.x; d < D; d += kWarps * 32) {
+    float v = 0.f;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) v += warp_acc[w][d] * weight[w];
+    part[2 + d] = v;
+  }
+}
+
 // One block per (token, head): out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M).
 // The split weights are computed once, in parallel (lane = split), so the
 // output loop's loads are independent of each other.
@@ -144,6 +277,8 @@ __global__ void merge_kernel(const float* __restrict__ partial, __half* __restri
                              int splits) {
   __shared__ float weight[kMaxKvSplits];
   __shared__ float inv_den;
+  pdl_launch_dependents();
+  pdl_wait();
   const int t = blockIdx.x, h = blockIdx.y, stride = head_dim + 2;
   const float* p = partial + (size_t(t) * n_heads + h) * splits * stride;
   if (threadIdx.x < 32) {
@@ -177,12 +312,23 @@ void launch(const AttentionArgs& a, cudaStream_t stream) {
   if (splits < 1 || splits > kMaxKvSplits)
     throw_cuda_error(cudaErrorInvalidValue, "attention: kv_splits must be 1..64", __FILE__, __LINE__);
   const float scale = 1.f / sqrtf(float(D));
-  attention_kernel<D><<<dim3(a.n_heads, (a.n_tokens + kWarps - 1) / kWarps, splits), kWarps * 32, 0, stream>>>(
-      a, scale);
+  if constexpr (D >= 64) {
+    if (a.n_tokens == 1) {
+      launch_pdl(decode_attention_kernel<D>, dim3(a.n_heads, splits), kWarps * 32, 0, stream, a, scale);
+      AWQ_CUDA_CHECK_LAUNCH();
+      if (splits > 1)
+        launch_pdl(merge_kernel, dim3(1, a.n_heads), 128, 0, stream, a.partial, reinterpret_cast<__half*>(a.out),
+                   a.n_heads, D, splits);
+      AWQ_CUDA_CHECK_LAUNCH();
+      return;
+    }
+  }
+  launch_pdl(attention_kernel<D>, dim3(a.n_heads, (a.n_tokens + kWarps - 1) / kWarps, splits), kWarps * 32, 0, stream,
+             a, scale);
   AWQ_CUDA_CHECK_LAUNCH();
   if (splits > 1) {
-    merge_kernel<<<dim3(a.n_tokens, a.n_heads), 128, 0, stream>>>(a.partial, reinterpret_cast<__half*>(a.out),
-                                                                    a.n_heads, D, splits);
+    launch_pdl(merge_kernel, dim3(a.n_tokens, a.n_heads), 128, 0, stream, a.partial, reinterpret_cast<__half*>(a.out),
+               a.n_heads, D, splits);
     AWQ_CUDA_CHECK_LAUNCH();
   }
 }
@@ -195,6 +341,7 @@ size_t attention_partial_floats(int n_heads, int head_dim, int kv_splits) {
 
 void attention(const AttentionArgs& a, void* stream) {
   if (a.n_tokens <= 0) return;
+  if (flash_prefill_supported(a)) return flash_prefill_attention(a, stream);
   const auto s = static_cast<cudaStream_t>(stream);
   switch (a.head_dim) {
     case 8: launch<8>(a, s); break;

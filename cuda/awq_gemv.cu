@@ -6,15 +6,17 @@
 // n8 tile (T = 1) and 9..16 two (T = 2).
 // Block = 4 warps on ONE 64-row tile; the block's K range (split-K over
 // grid.y) is dealt to the warps chunk by chunk (64 k each), so the 4 warps
-// stream adjacent 2 KiB pieces. Each warp runs its own 3-stage cp.async
-// pipeline (weights 2 KiB + the scale/zero words of the chunk's groups + the
-// m real x rows per stage; x rows padded 16 B so ldmatrix is conflict-free)
-// and synchronizes only with __syncwarp; no global load waits inside the math
-// loop. 3 stages keep the block at ~45 KB of shared memory: 5 blocks per SM,
-// so the 448 tiles of a 7B gate+up fit one wave. The kernel is issue-bound
-// (ncu, H200), so the scale/zero pairs are expanded once per group, not per
-// k step. Dequant in registers: lop3 into 0x6400-biased fp16 pairs, hsub2
-// (exact q - z), hmul2.
+// stream adjacent 2 KiB pieces. Each warp runs its own cp.async pipeline
+// (weights 2 KiB + the scale/zero words of the chunk's groups + the m real x
+// rows per stage; x rows padded 16 B so ldmatrix is conflict-free) and
+// synchronizes only with __syncwarp; no global load waits inside the math
+// loop. m = 1: 5 stages, 54 KB per block, 4 blocks per SM; m = 2..16: 3
+// stages, ~45 KB, 5 blocks per SM (see stages_for); either way the 448 tiles
+// of a 7B gate+up fit one wave. The kernel is issue-bound
+// (ncu, H200), so the weights enter the mma as lop3'd 1024 + q and zero
+// point and scale are applied per row and group (see the loop below).
+// Launched with programmatic dependent launch (cuda/pdl.cuh): the first
+// stages' weights are requested before waiting for the kernel that wrote x.
 // The 4 warps' fp32 sums meet in shared memory; with split-K the block writes
 // fp32 partials and the last block to arrive (atomic counter) adds the splits
 // in split order: deterministic. (A thread-block-cluster reduction through
@@ -31,11 +33,21 @@
 #include "cuda/cuda_check.h"
 #include "cuda/device_info.h"
 #include "cuda/mma_util.cuh"
+#include "cuda/pdl.cuh"
 
 namespace awq::cuda {
 namespace {
 
-constexpr int kWarps = 4, kThreads = 128, kChunkK = 64, kStages = 3, kXStride = kChunkK + 8;
+constexpr int kWarps = 4, kThreads = 128, kChunkK = 64, kXStride = kChunkK + 8;
+
+// R = x rows kept per stage: 1 for m = 1 (decode), else 8T (the mma's n, rows
+// >= m zero). With one row the B fragment comes from two 4-byte loads
+// instead of ldmatrix, the stage shrinks from 3.7 to 2.7 KB per warp, and
+// 5 stages (4 chunks in flight per warp) still leave 4 blocks per SM: a 7B
+// gate+up (448 tiles) runs one block per tile in one wave, each warp with
+// twice the bytes in flight of the 3-stage pipeline.
+template <int R>
+constexpr int stages_for() { return R == 1 ? 5 : 3; }
 
 struct GemvParams {
   const uint32_t* qweight;
@@ -44,57 +56,74 @@ struct GemvParams {
   const __half* x;
   __half* y;
   int m, n, n_padded, k, group_size, splits;
+  // x / group_size as (umulhi(x, mul) + x) >> shift (round-up multiplier):
+  // integer division by a runtime value is ~25 instructions, and this loop
+  // is issue-bound.
+  uint32_t group_mul;
+  int group_shift;
   float* partial;
   unsigned* counters;
 };
 
-template <int T>
+__device__ __forceinline__ int group_of(const GemvParams& p, int k) {
+  return int((__umulhi(unsigned(k), p.group_mul) + unsigned(k)) >> p.group_shift);
+}
+
+template <int T, int R>
 struct GemvSmem {
+  static constexpr int kStages = stages_for<R>();
   union {  // the warp sums reuse the drained pipeline buffers
     struct {
       uint4 w[kWarps][kStages][4][32];
       uint4 sz[kWarps][kStages][2][16];  // scale/zero words of the (at most 2) groups a chunk touches
-      __half x[kWarps][kStages][8 * T][kXStride];
+      __half x[kWarps][kStages][R][kXStride];
     } pipe;
     float sum[kWarps][8 * T][64];
   };
   int is_last;
 };
 
-template <int T>
+template <int T, int R>
 __global__ void __launch_bounds__(kThreads) awq_gemv_kernel(const GemvParams p) {
   extern __shared__ uint4 smem_raw[];
-  GemvSmem<T>& sm = *reinterpret_cast<GemvSmem<T>*>(smem_raw);
+  using Smem = GemvSmem<T, R>;
+  constexpr int kStages = Smem::kStages;
+  Smem& sm = *reinterpret_cast<Smem*>(smem_raw);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, cq = lane % 4;
   const int tile = blockIdx.x;
-  const int ksteps = p.k / 16, groups = p.k / p.group_size, ksteps_per_group = p.group_size / 16;
+  const int ksteps = p.k / 16, groups = p.k / p.group_size;
   const int nchunks = p.k / kChunkK;
   const int c_begin = int(blockIdx.y) * nchunks / p.splits, c_end = (int(blockIdx.y) + 1) * nchunks / p.splits;
   // This warp's chunks: c_begin + warp, + 4, ...
   const int my_chunks = c_end - c_begin > warp ? (c_end - c_begin - warp + kWarps - 1) / kWarps : 0;
 
-  auto load_stage = [&](int i, int slot) {
+  // A stage is the chunk's weights and scale/zero words (immutable: may be
+  // fetched before pdl_wait) and its x rows (written by the previous kernel).
+  auto load_weights = [&](int i, int slot) {
     const int chunk = c_begin + warp + i * kWarps;
     const uint4* src = reinterpret_cast<const uint4*>(p.qweight) + (size_t(tile) * ksteps + chunk * 4) * 32 + lane;
 #pragma unroll
     for (int s = 0; s < 4; ++s) cp_async16(&sm.pipe.w[warp][slot][s][lane], src + s * 32);
     // The tile's 64 scale/zero words of a group are 16 uint4: lanes 0-15 take
     // the chunk's first group, lanes 16-31 its second when it has one.
-    const int g_first = chunk * kChunkK / p.group_size, g_last = (chunk * kChunkK + kChunkK - 1) / p.group_size;
+    const int g_first = group_of(p, chunk * kChunkK), g_last = group_of(p, chunk * kChunkK + kChunkK - 1);
     const int half = lane / 16;
     if (half == 0 || g_last != g_first)
       cp_async16(&sm.pipe.sz[warp][slot][half][lane % 16],
                  reinterpret_cast<const uint4*>(p.scale_zero) + (size_t(tile) * groups + (half ? g_last : g_first)) * 16 +
                      lane % 16);
+  };
+  auto load_x = [&](int i, int slot) {
+    const int chunk = c_begin + warp + i * kWarps;
     for (int i2 = lane; i2 < p.m * 8; i2 += 32) {
       const int row = i2 / 8, seg = i2 % 8;
       cp_async16(&sm.pipe.x[warp][slot][row][seg * 8], p.x + size_t(row) * p.k + chunk * kChunkK + seg * 8);
     }
   };
   // The mma B operand always spans 8T token rows; rows >= m are zero in
-  // every stage, written once here and never loaded.
-  for (int i2 = lane; i2 < kStages * (8 * T - p.m) * (kXStride / 8); i2 += 32) {
-    const int slot = i2 / ((8 * T - p.m) * (kXStride / 8)), rest = i2 % ((8 * T - p.m) * (kXStride / 8));
+  // every stage, written once here and never loaded (R == 1: not stored).
+  for (int i2 = lane; R > 1 && i2 < kStages * (R - p.m) * (kXStride / 8); i2 += 32) {
+    const int slot = i2 / ((R - p.m) * (kXStride / 8)), rest = i2 % ((R - p.m) * (kXStride / 8));
     *reinterpret_cast<uint4*>(&sm.pipe.x[warp][slot][p.m + rest / (kXStride / 8)][(rest % (kXStride / 8)) * 8]) =
         make_uint4(0, 0, 0, 0);
   }
@@ -107,47 +136,98 @@ __global__ void __launch_bounds__(kThreads) awq_gemv_kernel(const GemvParams p) 
 #pragma unroll
       for (int e = 0; e < 4; ++e) acc[j][nt][e] = 0.f;
 
+  // The first stages' weights stream in while the previous kernel finishes
+  // (programmatic dependent launch); they join the first commit group.
+  pdl_launch_dependents();
+#pragma unroll
+  for (int s = 0; s < kStages - 1; ++s)
+    if (s < my_chunks) load_weights(s, s);
+  pdl_wait();
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) {
-    if (s < my_chunks) load_stage(s, s);
+    if (s < my_chunks) load_x(s, s);
     cp_async_commit();
   }
-  uint32_t sc[4][4] = {};  // per 16-row block j: scale and 1024+zero of rows g and g+8, as half2 pairs
+  // Zero point and scale are applied once per row and group, not per weight:
+  // the lop3 result (1024 + q, exact in fp16) goes straight into the mma,
+  // which accumulates accg = sum (1024 + q) x over the group; a second mma
+  // with an all-ones A operand accumulates xsum = sum x per token; at the
+  // group's end acc += scale * (accg - (1024 + zero) * xsum). That is one
+  // instruction per weight pair instead of three (lop3, hsub2, hmul2) in an
+  // issue-bound loop. Accuracy: the products are exact and the sums fp32,
+  // so the 1024 offset costs ~2^-24 * 1024 |x| per term, below fp16 output
+  // rounding (the tests hold it to the same tolerance as the GEMM kernel).
+  float accg[4][T][4], xsum[T][4];
+#pragma unroll
+  for (int nt = 0; nt < T; ++nt)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      xsum[nt][e] = 0.f;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) accg[j][nt][e] = 0.f;
+    }
+  constexpr uint32_t kOnes = 0x3c003c00u;  // half2 {1, 1}
+  const uint32_t ones[4] = {kOnes, kOnes, kOnes, kOnes};
   for (int i = 0; i < my_chunks; ++i) {
     cp_async_wait<kStages - 2>();
     __syncwarp();
-    if (i + kStages - 1 < my_chunks) load_stage(i + kStages - 1, (i + kStages - 1) % kStages);
+    if (i + kStages - 1 < my_chunks) {
+      load_weights(i + kStages - 1, (i + kStages - 1) % kStages);
+      load_x(i + kStages - 1, (i + kStages - 1) % kStages);
+    }
     cp_async_commit();
     const int slot = i % kStages, chunk = c_begin + warp + i * kWarps;
-    const int g_first = chunk * kChunkK / p.group_size;
+    // A chunk (64 k) lies in one group or, when a group boundary falls at its
+    // middle (group size an odd multiple of 32), in two.
+    const bool straddles = group_of(p, chunk * kChunkK) != group_of(p, chunk * kChunkK + kChunkK - 1);
 #pragma unroll
     for (int s = 0; s < 4; ++s) {
-      const int kstep = chunk * 4 + s;
-      if (s == 0 || kstep % ksteps_per_group == 0) {
-        const uint4* src = &sm.pipe.sz[warp][slot][kstep / ksteps_per_group - g_first][2 * g];
-        const uint4 lo = src[0], hi = src[1];
-        const uint32_t sz[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-          sc[j][0] = dup_low(sz[2 * j]);
-          sc[j][1] = dup_high(sz[2 * j]);
-          sc[j][2] = dup_low(sz[2 * j + 1]);
-          sc[j][3] = dup_high(sz[2 * j + 1]);
-        }
-      }
       uint32_t b[T][2];
 #pragma unroll
-      for (int nt = 0; nt < T; ++nt)
-        ldmatrix_x2(b[nt], &sm.pipe.x[warp][slot][nt * 8 + (lane & 7)][s * 16 + ((lane >> 3) & 1) * 8]);
+      for (int nt = 0; nt < T; ++nt) {
+        if constexpr (R == 1) {  // B = (k 2c..2c+1 | 2c+8..2c+9, token g): only token 0 is real
+          const __half* xr = &sm.pipe.x[warp][slot][0][s * 16 + 2 * cq];
+          b[nt][0] = g == 0 ? *reinterpret_cast<const uint32_t*>(xr) : 0u;
+          b[nt][1] = g == 0 ? *reinterpret_cast<const uint32_t*>(xr + 8) : 0u;
+        } else {
+          ldmatrix_x2(b[nt], &sm.pipe.x[warp][slot][nt * 8 + (lane & 7)][s * 16 + ((lane >> 3) & 1) * 8]);
+        }
+        mma_16816(xsum[nt], ones, b[nt][0], b[nt][1]);
+      }
       const uint4 wq = sm.pipe.w[warp][slot][s][lane];
       const uint32_t words[4] = {wq.x, wq.y, wq.z, wq.w};
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
-        const uint32_t a[4] = {dequant_pair(words[j], sc[j][0], sc[j][1]), dequant_pair(words[j] >> 4, sc[j][2], sc[j][3]),
-                               dequant_pair(words[j] >> 8, sc[j][0], sc[j][1]),
-                               dequant_pair(words[j] >> 12, sc[j][2], sc[j][3])};
+        const uint32_t a[4] = {lop3_and_or(words[j], 0x000f000fu, 0x64006400u),
+                               lop3_and_or(words[j] >> 4, 0x000f000fu, 0x64006400u),
+                               lop3_and_or(words[j] >> 8, 0x000f000fu, 0x64006400u),
+                               lop3_and_or(words[j] >> 12, 0x000f000fu, 0x64006400u)};
 #pragma unroll
-        for (int nt = 0; nt < T; ++nt) mma_16816(acc[j][nt], a, b[nt][0], b[nt][1]);
+        for (int nt = 0; nt < T; ++nt) mma_16816(accg[j][nt], a, b[nt][0], b[nt][1]);
+      }
+      // A group ends in the chunk's middle, or the chunk ends (this warp's
+      // next chunk lies 4 chunks further on, in another group).
+      if (s == 3 || (s == 1 && straddles)) {
+        const uint4* src = &sm.pipe.sz[warp][slot][s == 3 && straddles ? 1 : 0][2 * g];
+        const uint4 lo = src[0], hi = src[1];
+        const uint32_t sz[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          // {scale, 1024 + zero} of rows g (e = 0, 1) and g + 8 (e = 2, 3)
+          const float2 r[2] = {__half22float2(*reinterpret_cast<const __half2*>(&sz[2 * j])),
+                               __half22float2(*reinterpret_cast<const __half2*>(&sz[2 * j + 1]))};
+#pragma unroll
+          for (int nt = 0; nt < T; ++nt)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+              acc[j][nt][e] += r[e / 2].x * (accg[j][nt][e] - r[e / 2].y * xsum[nt][e]);
+              accg[j][nt][e] = 0.f;
+            }
+        }
+#pragma unroll
+        for (int nt = 0; nt < T; ++nt)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) xsum[nt][e] = 0.f;
       }
     }
   }
@@ -198,19 +278,19 @@ __global__ void __launch_bounds__(kThreads) awq_gemv_kernel(const GemvParams p) 
   if (threadIdx.x == 0) p.counters[tile] = 0;
 }
 
-template <int T>
+template <int T, int R>
 void set_smem_attribute() {
   static bool done = false;  // per instantiation
   if (!done) {
-    AWQ_CUDA_CHECK(cudaFuncSetAttribute(awq_gemv_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        int(sizeof(GemvSmem<T>))));
+    AWQ_CUDA_CHECK(cudaFuncSetAttribute(awq_gemv_kernel<T, R>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        int(sizeof(GemvSmem<T, R>))));
     done = true;
   }
 }
 
-template <int T>
+template <int T, int R>
 void launch_gemv(const GemvParams& base, const MatmulWorkspace& ws, int split_k, cudaStream_t stream) {
-  set_smem_attribute<T>();  // before the occupancy query as well as the launch
+  set_smem_attribute<T, R>();  // before the occupancy query as well as the launch
   GemvParams p = base;
   const int tiles = p.n_padded / 64, nchunks = p.k / kChunkK;
   int splits = split_k;
@@ -220,8 +300,8 @@ void launch_gemv(const GemvParams& base, const MatmulWorkspace& ws, int split_k,
     static int resident = 0;
     if (!resident) {
       int per_sm = 0;
-      AWQ_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, awq_gemv_kernel<T>, kThreads,
-                                                                   sizeof(GemvSmem<T>)));
+      AWQ_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, awq_gemv_kernel<T, R>, kThreads,
+                                                                   sizeof(GemvSmem<T, R>)));
       resident = std::max(1, per_sm) * device_sm_count();
     }
     splits = std::max(1, resident / tiles);
@@ -232,7 +312,7 @@ void launch_gemv(const GemvParams& base, const MatmulWorkspace& ws, int split_k,
   p.splits = splits;
   p.partial = ws.partial;
   p.counters = ws.counters;
-  awq_gemv_kernel<T><<<dim3(tiles, splits), kThreads, sizeof(GemvSmem<T>), stream>>>(p);
+  launch_pdl(awq_gemv_kernel<T, R>, dim3(tiles, splits), kThreads, sizeof(GemvSmem<T, R>), stream, p);
   AWQ_CUDA_CHECK_LAUNCH();
 }
 
@@ -244,12 +324,17 @@ void awq_gemv_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t
   if (m > kGemvMaxTokens) throw_cuda_error(cudaErrorInvalidValue, "awq_gemv_matmul: m > 16", __FILE__, __LINE__);
   if (w.group_size % 32 != 0)
     throw_cuda_error(cudaErrorInvalidValue, "awq_gemv_matmul: group_size must be a multiple of 32", __FILE__, __LINE__);
-  const GemvParams p{w.qweight, w.scale_zero, reinterpret_cast<const __half*>(w.bias),
+  GemvParams p{w.qweight, w.scale_zero, reinterpret_cast<const __half*>(w.bias),
                      reinterpret_cast<const __half*>(x), reinterpret_cast<__half*>(y), m, w.out_features,
-                     w.out_padded, w.in_features, w.group_size, 1, nullptr, nullptr};
+                     w.out_padded, w.in_features, w.group_size, 1, 0, 0, nullptr, nullptr};
+  p.group_shift = 0;
+  while ((1 << p.group_shift) < w.group_size) ++p.group_shift;
+  p.group_mul = uint32_t(((uint64_t(1) << 32) * ((uint64_t(1) << p.group_shift) - uint64_t(w.group_size))) /
+                             uint64_t(w.group_size) + 1);
   const auto s = static_cast<cudaStream_t>(stream);
-  if (m <= 8) launch_gemv<1>(p, ws, split_k, s);
-  else launch_gemv<2>(p, ws, split_k, s);
+  if (m == 1) launch_gemv<1, 1>(p, ws, split_k, s);
+  else if (m <= 8) launch_gemv<1, 8>(p, ws, split_k, s);
+  else launch_gemv<2, 16>(p, ws, split_k, s);
 }
 
 }  // namespace awq::cuda

@@ -217,33 +217,44 @@ void launch_mma(const MatmulParams& base, const MatmulWorkspace& ws, int split_k
   AWQ_CUDA_CHECK_LAUNCH();
 }
 
-__global__ void dequant_kernel(const uint32_t* __restrict__ qweight, const uint32_t* __restrict__ scale_zero,
-                               __half* __restrict__ out, int n, int k, int group_size) {
+// Dequantize for the cuBLAS path: block = 8 warps on one 64-row tile and 8
+// k steps (128 k); warp w dequantizes k step w into a shared-memory tile
+// (row stride padded by 16 bytes: the quad-strided 4-byte stores hit 32
+// distinct banks), then the block writes 64 rows x 256 contiguous bytes with
+// 16-byte stores. (Writing the 4-byte fragment pairs straight to global
+// memory ran at ~1.3 TB/s: docs/PERF.md.)
+constexpr int kDqSteps = 8;
+__global__ void __launch_bounds__(kDqSteps * 32) dequant_kernel(const uint32_t* __restrict__ qweight,
+                                                                const uint32_t* __restrict__ scale_zero,
+                                                                __half* __restrict__ out, int n, int k, int group_size) {
+  __shared__ __align__(16) __half staged[64][kDqSteps * 16 + 8];
   const int ksteps = k / 16, groups = k / group_size;
-  const size_t idx = size_t(blockIdx.x) * blockDim.x + threadIdx.x;  // (tile, kstep, lane)
-  const int lane = idx % 32;
-  const int kstep = (idx / 32) % ksteps;
-  const int tile = idx / (32 * size_t(ksteps));
-  if (tile * 64 >= n) return;
-  const uint4 wq = reinterpret_cast<const uint4*>(qweight)[idx];
-  const int g = lane / 4, c = lane % 4, grp = kstep * 16 / group_size;
-  const uint32_t* sz = scale_zero + ((size_t(tile) * groups + grp) * 8 + g) * 8;
-  const uint32_t words[4] = {wq.x, wq.y, wq.z, wq.w};
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, c = lane % 4;
+  const int tile = blockIdx.y, kstep0 = blockIdx.x * kDqSteps, kstep = kstep0 + warp;
+  if (kstep < ksteps) {
+    const uint4 wq = reinterpret_cast<const uint4*>(qweight)[(size_t(tile) * ksteps + kstep) * 32 + lane];
+    const int grp = kstep * 16 / group_size;
+    const uint32_t* sz = scale_zero + ((size_t(tile) * groups + grp) * 8 + g) * 8;
+    const uint32_t words[4] = {wq.x, wq.y, wq.z, wq.w};
 #pragma unroll
-  for (int j = 0; j < 4; ++j) {
-    const int r0 = tile * 64 + j * 16 + g, r1 = r0 + 8, k0 = kstep * 16 + 2 * c;
-    const uint32_t s0 = dup_low(sz[2 * j]), z0 = dup_high(sz[2 * j]);
-    const uint32_t s1 = dup_low(sz[2 * j + 1]), z1 = dup_high(sz[2 * j + 1]);
-    const uint32_t v0 = dequant_pair(words[j], s0, z0), v1 = dequant_pair(words[j] >> 4, s1, z1);
-    const uint32_t v2 = dequant_pair(words[j] >> 8, s0, z0), v3 = dequant_pair(words[j] >> 12, s1, z1);
-    if (r0 < n) {
-      *reinterpret_cast<uint32_t*>(out + size_t(r0) * k + k0) = v0;
-      *reinterpret_cast<uint32_t*>(out + size_t(r0) * k + k0 + 8) = v2;
+    for (int j = 0; j < 4; ++j) {
+      const uint32_t s0 = dup_low(sz[2 * j]), z0 = dup_high(sz[2 * j]);
+      const uint32_t s1 = dup_low(sz[2 * j + 1]), z1 = dup_high(sz[2 * j + 1]);
+      __half* r0 = &staged[j * 16 + g][warp * 16 + 2 * c];
+      __half* r1 = &staged[j * 16 + g + 8][warp * 16 + 2 * c];
+      *reinterpret_cast<uint32_t*>(r0) = dequant_pair(words[j], s0, z0);
+      *reinterpret_cast<uint32_t*>(r1) = dequant_pair(words[j] >> 4, s1, z1);
+      *reinterpret_cast<uint32_t*>(r0 + 8) = dequant_pair(words[j] >> 8, s0, z0);
+      *reinterpret_cast<uint32_t*>(r1 + 8) = dequant_pair(words[j] >> 12, s1, z1);
     }
-    if (r1 < n) {
-      *reinterpret_cast<uint32_t*>(out + size_t(r1) * k + k0) = v1;
-      *reinterpret_cast<uint32_t*>(out + size_t(r1) * k + k0 + 8) = v3;
-    }
+  }
+  __syncthreads();
+  const int pieces = min(kDqSteps, ksteps - kstep0) * 2;  // 16-byte pieces per row
+  for (int i = threadIdx.x; i < 64 * pieces; i += kDqSteps * 32) {
+    const int r = i / pieces, piece = i % pieces, row = tile * 64 + r;
+    if (row < n)
+      *reinterpret_cast<uint4*>(out + size_t(row) * k + kstep0 * 16 + piece * 8) =
+          *reinterpret_cast<const uint4*>(&staged[r][piece * 8]);
   }
 }
 
@@ -274,8 +285,8 @@ void awq_gemm_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t
 }
 
 void awq_dequantize(const MmaWeightsView& w, uint16_t* out, void* stream) {
-  const size_t threads = size_t(w.out_padded / 64) * (w.in_features / 16) * 32;
-  dequant_kernel<<<unsigned((threads + 255) / 256), 256, 0, static_cast<cudaStream_t>(stream)>>>(
+  const dim3 grid((w.in_features / 16 + kDqSteps - 1) / kDqSteps, w.out_padded / 64);
+  dequant_kernel<<<grid, kDqSteps * 32, 0, static_cast<cudaStream_t>(stream)>>>(
       w.qweight, w.scale_zero, reinterpret_cast<__half*>(out), w.out_features, w.in_features, w.group_size);
   AWQ_CUDA_CHECK_LAUNCH();
 }

@@ -20,7 +20,14 @@ namespace {
 using cuda::DeviceBuffer;
 using cuda::DeviceLinear;
 
-constexpr int kChunk = 512;            // tokens per pass through the layers (bounds activation memory)
+// Tokens per pass through the layers. Above 16 tokens every pass
+// dequantizes each layer's weights once for cuBLAS (~9 ms for a 7B model on
+// an H200), so a long prompt in 512-token passes paid that 4 times at 2048;
+// ~150 KB of activations per token (7B) keeps 2048 at ~0.3 GB.
+constexpr int kChunk = 2048;
+// Rows of logits computed at once when a caller wants every position's
+// (perplexity): the buffer is rows x vocab floats (0.26 GB at 128k vocab).
+constexpr int kLogitRows = 512;
 // Auto above kGemvMaxTokens: dequantize + cuBLAS, except for the largest
 // matrices up to kMmaMaxTokens, where the tensor-core GEMM kernel measured
 // faster (awq-kernel-bench, H100: gate+up 4096x28672 at m 64/256: 137/248 us
@@ -101,7 +108,8 @@ size_t fit_bytes(const ModelWeights& w, int ctx, int kv_splits) {
   const size_t qkv_width = size_t(c.num_heads + 2 * c.num_kv_heads) * c.head_dim;
   bytes += size_t(2) * c.num_layers * c.num_kv_heads * ctx * c.head_dim * 2;  // KV cache
   bytes += size_t(kChunk) * (c.hidden_size * (4 + 2 + 2) + qkv_width * 2 + size_t(c.num_heads) * c.head_dim * 2 +
-                             size_t(c.intermediate_size) * 6 + size_t(c.vocab_size) * 4);
+                             size_t(c.intermediate_size) * 6);
+  bytes += size_t(kLogitRows) * c.vocab_size * 4;
   bytes += largest;  // dequantize scratch of the cuBLAS path
   bytes += cuda::kMatmulPartialFloats * 4 + cuda::kMatmulCounters * 4;
   bytes += cuda::attention_partial_floats(c.num_heads, c.head_dim, kv_splits) * 4;
@@ -168,7 +176,7 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
   gate_up_ = DeviceBuffer<uint16_t>(size_t(kChunk) * 2 * c.intermediate_size);
   act_ = DeviceBuffer<uint16_t>(size_t(kChunk) * c.intermediate_size);
   dequant_ = DeviceBuffer<uint16_t>(largest);
-  logits_ = DeviceBuffer<float>(size_t(kChunk) * c.vocab_size);
+  logits_ = DeviceBuffer<float>(size_t(kLogitRows) * c.vocab_size);
   attn_partial_ = DeviceBuffer<float>(cuda::attention_partial_floats(c.num_heads, c.head_dim, kv_splits_));
   mm_partial_ = DeviceBuffer<float>(cuda::kMatmulPartialFloats);
   mm_counters_ = DeviceBuffer<unsigned>(cuda::kMatmulCounters);
@@ -287,14 +295,21 @@ void CudaRunnerImpl::prefill(std::span<const int> tokens, int n_past, bool all_l
     AWQ_CUDA_CHECK(cudaMemcpyAsync(pos_.get(), &pos, sizeof(int), cudaMemcpyHostToDevice, stream_));
     run_layers(len);
     const bool last = start + len == n;
-    if (all_logits || last) {
-      const int first_row = all_logits ? 0 : len - 1, rows = all_logits ? len : 1;
-      lm_head(first_row, rows);
-      if (logits) {
-        float* dst = logits->data() + (all_logits ? size_t(start) * vocab : 0);
-        AWQ_CUDA_CHECK(cudaMemcpyAsync(dst, logits_.get(), size_t(rows) * vocab * 4, cudaMemcpyDeviceToHost, stream_));
+    if (all_logits) {
+      for (int row = 0; row < len; row += kLogitRows) {
+        const int rows = std::min(kLogitRows, len - row);
+        lm_head(row, rows);
+        if (logits)
+          AWQ_CUDA_CHECK(cudaMemcpyAsync(logits->data() + size_t(start + row) * vocab, logits_.get(),
+                                         size_t(rows) * vocab * 4, cudaMemcpyDeviceToHost, stream_));
+        if (last && row + rows == len)
+          cuda::argmax_rows(logits_.get() + size_t(rows - 1) * vocab, 1, vocab, ids_.get(), stream_);
+        AWQ_CUDA_CHECK(cudaStreamSynchronize(stream_));  // logits_ is reused by the next rows
       }
-      if (last) cuda::argmax_rows(logits_.get() + size_t(rows - 1) * vocab, 1, vocab, ids_.get(), stream_);
+    } else if (last) {
+      lm_head(len - 1, 1);
+      if (logits) AWQ_CUDA_CHECK(cudaMemcpyAsync(logits->data(), logits_.get(), size_t(vocab) * 4, cudaMemcpyDeviceToHost, stream_));
+      cuda::argmax_rows(logits_.get(), 1, vocab, ids_.get(), stream_);
     }
     AWQ_CUDA_CHECK(cudaStreamSynchronize(stream_));  // host sources above live on this stack frame
   }

@@ -1,5 +1,7 @@
 #include "cuda/device_info.h"
 
+#include <cstdlib>
+
 #include "cuda/cuda_check.h"
 #include "src/common/error.h"
 
@@ -14,6 +16,23 @@ int device_sm_count() {
     cached_device = dev;
   }
   return cached_sms;
+}
+
+bool pdl_supported() {
+  static thread_local int cached_device = -1;
+  static thread_local bool cached = false;
+  int dev = 0;
+  AWQ_CUDA_CHECK(cudaGetDevice(&dev));
+  if (dev != cached_device) {
+    int major = 0;
+    AWQ_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+    // AWQRUN_NO_PDL=1 turns it off: an A/B switch for benchmarks and a way
+    // to rule it out when chasing a kernel-ordering bug.
+    const char* off = std::getenv("AWQRUN_NO_PDL");
+    cached = major >= 9 && !(off && *off && *off != '0');
+    cached_device = dev;
+  }
+  return cached;
 }
 
 std::string select_device(int index) {

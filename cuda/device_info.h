@@ -6,6 +6,7 @@
 namespace awq::cuda {
 
 int device_sm_count();  // multiprocessors of the current device
+bool pdl_supported();   // programmatic dependent launch (compute capability >= 9.0)
 
 // Throws Error(Device) "no CUDA device ..." when the runtime finds no usable
 // GPU or driver; otherwise selects `index` and returns its name.

@@ -8,6 +8,7 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/launch.h"
+#include "cuda/pdl.cuh"
 
 namespace awq::cuda {
 namespace {
@@ -15,6 +16,8 @@ namespace {
 constexpr int kThreads = 256;
 
 __global__ void embed_kernel(const __half* table, const int* tokens, int hidden, float* resid) {
+  pdl_launch_dependents();
+  pdl_wait();
   const __half* row = table + size_t(tokens[blockIdx.x]) * hidden;
   float* out = resid + size_t(blockIdx.x) * hidden;
   for (int i = threadIdx.x; i < hidden; i += blockDim.x) out[i] = __half2float(row[i]);
@@ -50,6 +53,8 @@ __global__ void __launch_bounds__(kNormThreads) add_rmsnorm_kernel(float* __rest
                                                                    const float* __restrict__ weight,
                                                                    __half* __restrict__ out, int hidden, float eps) {
   __shared__ float scratch[32];
+  pdl_launch_dependents();
+  pdl_wait();
   const int n4 = hidden / 4;
   float4* x = reinterpret_cast<float4*>(resid + size_t(blockIdx.x) * hidden);
   const __half* d = delta ? delta + size_t(blockIdx.x) * hidden : nullptr;
@@ -95,8 +100,8 @@ __global__ void __launch_bounds__(kNormThreads) add_rmsnorm_kernel(float* __rest
 
 void embed_tokens(const uint16_t* table, const int* tokens, int n_tokens, int hidden, float* resid, void* stream) {
   if (n_tokens <= 0) return;
-  embed_kernel<<<n_tokens, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(reinterpret_cast<const __half*>(table),
-                                                                             tokens, hidden, resid);
+  launch_pdl(embed_kernel, n_tokens, kThreads, 0, static_cast<cudaStream_t>(stream),
+             reinterpret_cast<const __half*>(table), tokens, hidden, resid);
   AWQ_CUDA_CHECK_LAUNCH();
 }
 
@@ -105,8 +110,8 @@ void add_rmsnorm(float* resid, const uint16_t* delta, const float* weight, uint1
   if (n_tokens <= 0) return;
   if (hidden % 4 != 0)
     throw_cuda_error(cudaErrorInvalidValue, "add_rmsnorm: hidden must be a multiple of 4", __FILE__, __LINE__);
-  add_rmsnorm_kernel<<<n_tokens, kNormThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-      resid, reinterpret_cast<const __half*>(delta), weight, reinterpret_cast<__half*>(out), hidden, eps);
+  launch_pdl(add_rmsnorm_kernel, n_tokens, kNormThreads, 0, static_cast<cudaStream_t>(stream), resid,
+             reinterpret_cast<const __half*>(delta), weight, reinterpret_cast<__half*>(out), hidden, eps);
   AWQ_CUDA_CHECK_LAUNCH();
 }
 

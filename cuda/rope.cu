@@ -8,12 +8,15 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/launch.h"
+#include "cuda/pdl.cuh"
 
 namespace awq::cuda {
 namespace {
 
 __global__ void rope_store_kernel(__half* qkv, int n_heads, int n_kv, int head_dim, const float* inv_freq,
                                   const int* pos0, __half* k_cache, __half* v_cache, int max_ctx) {
+  pdl_launch_dependents();
+  pdl_wait();
   const int t = blockIdx.x, h = blockIdx.y, j = threadIdx.x, half_dim = head_dim / 2;
   const int pos = pos0[0] + t;
   __half* head = qkv + (size_t(t) * (n_heads + 2 * n_kv) + h) * head_dim;
@@ -42,9 +45,9 @@ __global__ void rope_store_kernel(__half* qkv, int n_heads, int n_kv, int head_d
 void rope_store_kv(uint16_t* qkv, int n_tokens, int n_heads, int n_kv, int head_dim, const float* inv_freq,
                    const int* pos0, uint16_t* k_cache, uint16_t* v_cache, int max_ctx, void* stream) {
   if (n_tokens <= 0) return;
-  rope_store_kernel<<<dim3(n_tokens, n_heads + 2 * n_kv), head_dim / 2, 0, static_cast<cudaStream_t>(stream)>>>(
-      reinterpret_cast<__half*>(qkv), n_heads, n_kv, head_dim, inv_freq, pos0, reinterpret_cast<__half*>(k_cache),
-      reinterpret_cast<__half*>(v_cache), max_ctx);
+  launch_pdl(rope_store_kernel, dim3(n_tokens, n_heads + 2 * n_kv), head_dim / 2, 0, static_cast<cudaStream_t>(stream),
+             reinterpret_cast<__half*>(qkv), n_heads, n_kv, head_dim, inv_freq, pos0, reinterpret_cast<__half*>(k_cache),
+             reinterpret_cast<__half*>(v_cache), max_ctx);
   AWQ_CUDA_CHECK_LAUNCH();
 }
 

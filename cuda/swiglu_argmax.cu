@@ -8,11 +8,14 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/launch.h"
+#include "cuda/pdl.cuh"
 
 namespace awq::cuda {
 namespace {
 
 __global__ void swiglu_kernel(const __half* gate_up, __half* out, int n_tokens, int inter) {
+  pdl_launch_dependents();
+  pdl_wait();
   const size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= size_t(n_tokens) * inter) return;
   const size_t t = i / inter, c = i % inter;
@@ -28,6 +31,8 @@ __device__ void better(float& best, int& idx, float v, int i) {
 }
 
 __global__ void argmax_kernel(const float* logits, int vocab, int* ids) {
+  pdl_launch_dependents();
+  pdl_wait();
   const float* row = logits + size_t(blockIdx.x) * vocab;
   float best = -FLT_MAX;
   int idx = vocab;
@@ -65,14 +70,14 @@ __global__ void argmax_kernel(const float* logits, int vocab, int* ids) {
 void swiglu(const uint16_t* gate_up, uint16_t* out, int n_tokens, int inter, void* stream) {
   const size_t total = size_t(n_tokens) * inter;
   if (!total) return;
-  swiglu_kernel<<<unsigned((total + 255) / 256), 256, 0, static_cast<cudaStream_t>(stream)>>>(
-      reinterpret_cast<const __half*>(gate_up), reinterpret_cast<__half*>(out), n_tokens, inter);
+  launch_pdl(swiglu_kernel, unsigned((total + 255) / 256), 256, 0, static_cast<cudaStream_t>(stream),
+             reinterpret_cast<const __half*>(gate_up), reinterpret_cast<__half*>(out), n_tokens, inter);
   AWQ_CUDA_CHECK_LAUNCH();
 }
 
 void argmax_rows(const float* logits, int n_rows, int vocab, int* ids, void* stream) {
   if (n_rows <= 0) return;
-  argmax_kernel<<<n_rows, 1024, 0, static_cast<cudaStream_t>(stream)>>>(logits, vocab, ids);
+  launch_pdl(argmax_kernel, n_rows, 1024, 0, static_cast<cudaStream_t>(stream), logits, vocab, ids);
   AWQ_CUDA_CHECK_LAUNCH();
 }
 

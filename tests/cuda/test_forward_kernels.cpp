@@ -16,6 +16,7 @@ using cuda::DeviceBuffer;
 
 struct AttnCase {
   int heads, kv, dim, n_past, n_tokens, window, max_ctx, splits;
+  float amp = 1.f;  // of q and k: 8 makes the softmax peaked (scores ~20 apart)
 };
 
 // Reference: causal softmax attention over fp16 cache values, float64.
@@ -56,13 +57,21 @@ TEST_CASE("attention matches float64 reference (prefill, decode split-KV, GQA, w
       {32, 8, 128, 1000, 1, 300, 2048, 8}, {9, 3, 64, 5, 40, 0, 256, 1},      {9, 3, 64, 200, 1, 0, 256, 4},
       {4, 2, 16, 3, 9, 8, 64, 1},         {4, 2, 32, 30, 1, 0, 64, 2},        {8, 2, 8, 11, 6, 0, 64, 1},
       // decode with the most splits: a short context leaves most of them empty
-      {32, 8, 128, 5, 1, 0, 2048, 64},    {4, 2, 64, 3000, 1, 0, 4096, 64},   {4, 2, 64, 3000, 1, 1000, 4096, 37}};
+      {32, 8, 128, 5, 1, 0, 2048, 64},    {4, 2, 64, 3000, 1, 0, 4096, 64},   {4, 2, 64, 3000, 1, 1000, 4096, 37},
+      // tensor-core prefill: several 64-query tiles, ragged ends, windows that
+      // cut key tiles, a chunk after a cached prefix, two queries
+      {32, 8, 128, 0, 300, 0, 512, 1},    {32, 8, 128, 50, 200, 70, 512, 1},  {9, 3, 64, 100, 130, 0, 256, 1},
+      {9, 3, 64, 0, 193, 33, 256, 1},     {4, 4, 128, 7, 2, 0, 64, 1},
+      // head_dim 256: decode (4 warps, lane-owned dims) and CUDA-core prefill
+      {8, 2, 256, 500, 1, 0, 1024, 4},    {8, 2, 256, 10, 20, 0, 64, 1},      {8, 2, 256, 40, 1, 0, 64, 1},
+      // peaked softmax (P rounded to fp16 in the tensor-core kernel)
+      {32, 8, 128, 0, 300, 0, 512, 1, 8.f}, {32, 8, 128, 1000, 1, 0, 2048, 8, 8.f}};
   for (const AttnCase& c : cases) {
     INFO("heads " << c.heads << "/" << c.kv << " dim " << c.dim << " n_past " << c.n_past << " n " << c.n_tokens
-                  << " window " << c.window << " splits " << c.splits);
+                  << " window " << c.window << " splits " << c.splits << " amp " << c.amp);
     const size_t cache = size_t(c.kv) * c.max_ctx * c.dim;
-    const auto kc = test::random_f16(cache), vc = test::random_f16(cache);
-    const auto qkv = test::random_f16(size_t(c.n_tokens) * (c.heads + 2 * c.kv) * c.dim);
+    const auto kc = test::random_f16(cache, c.amp), vc = test::random_f16(cache);
+    const auto qkv = test::random_f16(size_t(c.n_tokens) * (c.heads + 2 * c.kv) * c.dim, c.amp);
     DeviceBuffer<uint16_t> dk{std::span<const uint16_t>(kc)}, dv{std::span<const uint16_t>(vc)},
         dq{std::span<const uint16_t>(qkv)}, dout(size_t(c.n_tokens) * c.heads * c.dim);
     const std::vector<int> pos{c.n_past};

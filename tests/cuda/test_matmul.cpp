@@ -57,7 +57,9 @@ TEST_CASE("awq mma matmul matches float64 reference", "[cuda][matmul]") {
   cuda::select_device(0);
   Workspace ws;
   const Shape shapes[] = {{4096, 4096, 128}, {4096, 14336, 128}, {14336, 4096, 128}, {4096, 1024, 128},
-                          {576, 576, 64},    {576, 192, 64},     {576, 1536, 32},    {1536, 576, 64}};
+                          {576, 576, 64},    {576, 192, 64},     {576, 1536, 32},    {1536, 576, 64},
+                          // groups of 96 (a boundary mid-chunk) and one group per row (per-channel)
+                          {768, 320, 96},    {1344, 256, 1344}};
   for (const Shape& s : shapes) {
     const QuantLinear lin = test::random_quant_linear(s.in, s.out, s.group, s.out == 192);
     const UploadedLinear w(cuda::pack_mma(lin));
@@ -101,7 +103,8 @@ TEST_CASE("awq mma matmul split-K is deterministic and split-independent", "[cud
 
 TEST_CASE("awq dequantize is bit-exact and dequant + cuBLAS matches reference", "[cuda][matmul]") {
   cuda::select_device(0);
-  for (const Shape& s : {Shape{4096, 1024, 128}, Shape{576, 192, 64}, Shape{1536, 576, 32}}) {
+  // 1000 rows: a partial last 64-row tile; 576 in: a partial last 128-k block
+  for (const Shape& s : {Shape{4096, 1024, 128}, Shape{576, 192, 64}, Shape{1536, 576, 32}, Shape{1024, 1000, 128}}) {
     const QuantLinear lin = test::random_quant_linear(s.in, s.out, s.group, true);
     const cuda::MmaPackedHost packed = cuda::pack_mma(lin);
     const UploadedLinear w(packed);
