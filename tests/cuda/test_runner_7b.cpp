@@ -5,52 +5,25 @@
 // CUDA-graph path) and greedy tokens, on a fresh random prompt.
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cmath>
-#include <filesystem>
 #include <functional>
 
 #include "cuda/cuda_runner.h"
 #include "src/engine/cpu_runner.h"
-#include "tests/cuda/test_util.h"
-#include "tools/synth_checkpoint/synth_checkpoint.h"
+#include "tests/cuda/runner_test_util.h"
 
 namespace awq {
-namespace {
 
-double max_row_error(const std::vector<float>& got, const std::vector<float>& ref, int rows, int vocab) {
-  double worst = 0;
-  for (int r = 0; r < rows; ++r) {
-    double diff = 0, norm = 0;
-    for (int i = 0; i < vocab; ++i) {
-      const double g = got[size_t(r) * vocab + i], e = ref[size_t(r) * vocab + i];
-      if (!std::isfinite(g)) return INFINITY;
-      diff += (g - e) * (g - e);
-      norm += e * e;
-    }
-    worst = std::max(worst, std::sqrt(diff / norm));
-  }
-  return worst;
-}
-
-}  // namespace
+using test::max_row_error;
 
 TEST_CASE("cuda runner matches the cpu engine on a Mistral-7B-shaped model", "[cuda][runner][7b]") {
-  const auto dir = std::filesystem::temp_directory_path() / ("awqrun-test-7b-" + std::to_string(::getpid()));
-  SynthOptions synth;
-  synth.preset = "mistral-7b";
-  synth.layers = 2;
-  synth.out_dir = dir;
-  synth.seed = test::rng()();
-  write_synthetic_checkpoint(synth);
-  auto weights = std::make_shared<const ModelWeights>(load_model(dir));
+  const test::TempSynthModel model("mistral-7b", 2);
+  auto weights = std::make_shared<const ModelWeights>(load_model(model.dir));
   const int vocab = weights->config.vocab_size;
 
   std::vector<int> prompt(24);
   for (int& t : prompt) t = int(test::rng()() % unsigned(vocab));
-  INFO("synthetic seed " << synth.seed);
+  INFO("synthetic seed " << model.seed);
 
   CpuRunnerOptions cpu_opt;
   cpu_opt.max_context = 64;
@@ -93,7 +66,6 @@ TEST_CASE("cuda runner matches the cpu engine on a Mistral-7B-shaped model", "[c
     CHECK(gpu->forward_greedy(std::span<const int>(&last, 1), int(prompt.size()) + 4) ==
           int(std::max_element(check.begin(), check.end()) - check.begin()));
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace awq

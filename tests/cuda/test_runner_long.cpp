@@ -7,48 +7,19 @@
 // side short.
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cmath>
-#include <filesystem>
 
 #include "cuda/cuda_runner.h"
 #include "src/engine/cpu_runner.h"
-#include "tests/cuda/test_util.h"
-#include "tools/synth_checkpoint/synth_checkpoint.h"
+#include "tests/cuda/runner_test_util.h"
 
 namespace awq {
-namespace {
-
-double worst_row_error(const std::vector<float>& got, const std::vector<float>& ref, int rows, int vocab) {
-  double worst = 0;
-  for (int r = 0; r < rows; ++r) {
-    double diff = 0, norm = 0;
-    for (int i = 0; i < vocab; ++i) {
-      const double g = got[size_t(r) * vocab + i], e = ref[size_t(r) * vocab + i];
-      if (!std::isfinite(g)) return INFINITY;
-      diff += (g - e) * (g - e);
-      norm += e * e;
-    }
-    worst = std::max(worst, std::sqrt(diff / norm));
-  }
-  return worst;
-}
-
-}  // namespace
 
 TEST_CASE("cuda runner matches the cpu engine on a prompt of several passes", "[cuda][runner]") {
-  const auto dir = std::filesystem::temp_directory_path() / ("awqrun-test-long-" + std::to_string(::getpid()));
-  SynthOptions synth;
-  synth.preset = "tiny";
-  synth.layers = 2;
-  synth.out_dir = dir;
-  synth.seed = test::rng()();
-  write_synthetic_checkpoint(synth);
-  auto weights = std::make_shared<const ModelWeights>(load_model(dir));
+  const test::TempSynthModel model("tiny", 2);
+  auto weights = std::make_shared<const ModelWeights>(load_model(model.dir));
   const int vocab = weights->config.vocab_size;
-  INFO("synthetic seed " << synth.seed);
+  INFO("synthetic seed " << model.seed);
 
   std::vector<int> prompt(2600);
   for (int& t : prompt) t = int(test::rng()() % unsigned(vocab));
@@ -74,8 +45,7 @@ TEST_CASE("cuda runner matches the cpu engine on a prompt of several passes", "[
   // multi-pass machinery is checked exactly below (pieces vs one call).
   std::vector<double> errors;
   for (size_t r = 0; r < prompt.size(); ++r)
-    errors.push_back(worst_row_error(std::vector<float>(got.begin() + r * vocab, got.begin() + (r + 1) * vocab),
-                                     std::vector<float>(ref.begin() + r * vocab, ref.begin() + (r + 1) * vocab), 1, vocab));
+    errors.push_back(test::row_error(got, ref, int(r), vocab));
   const auto worst = std::max_element(errors.begin(), errors.end());
   INFO("worst row " << (worst - errors.begin()) << ": " << *worst);
   std::sort(errors.begin(), errors.end());
@@ -90,7 +60,7 @@ TEST_CASE("cuda runner matches the cpu engine on a prompt of several passes", "[
     gpu2->forward(std::span<const int>(prompt.data() + s0, n), s0, true, part);
     pieces.insert(pieces.end(), part.begin(), part.end());
   }
-  CHECK(worst_row_error(pieces, got, int(prompt.size()), vocab) < 1e-3);
+  CHECK(test::max_row_error(pieces, got, int(prompt.size()), vocab) < 1e-3);
 
   std::vector<float> cpu_logits, gpu_logits;
   for (int i = 0; i < 3; ++i) {
@@ -98,9 +68,8 @@ TEST_CASE("cuda runner matches the cpu engine on a prompt of several passes", "[
     cpu->forward(std::span<const int>(&next, 1), pos, false, cpu_logits);
     gpu->forward(std::span<const int>(&next, 1), pos, false, gpu_logits);
     INFO("decode step " << i);
-    CHECK(worst_row_error(gpu_logits, cpu_logits, 1, vocab) < 1e-2);
+    CHECK(test::max_row_error(gpu_logits, cpu_logits, 1, vocab) < 1e-2);
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace awq
