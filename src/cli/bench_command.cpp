@@ -118,6 +118,9 @@ int run_bench(const BenchCommand& cmd) {
   h.version = awqrun_version();
   h.git_commit = awqrun_git_commit();
   h.reps = cmd.reps;
+  if (flags.lm_head == "int8")
+    h.notes.push_back("--lm-head int8: Decode GB/s counts the checkpoint's fp16 lm_head, not the int8 copy read "
+                      "(34 bytes per 32 weights instead of 64)");
 
   const GreedyStep step = make_greedy_step(runner);
   const size_t kv_bytes = kv_element_bytes(on_gpu, flags.dtype);

@@ -36,6 +36,10 @@ void add_model_flags(CLI::App& app, ModelFlags& f) {
   app.add_option("-t,--threads", f.threads, "CPU threads (0: all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("-c,--ctx", f.ctx, "Context (KV-cache) length in tokens (0: the model's, capped at 8192)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--lm-head", f.lm_head,
+                 "CPU lm_head weights: float16 (as stored, exact) or int8 (faster decode, approximate logits)")
+      ->check(CLI::IsMember({"float16", "int8"}))
+      ->capture_default_str();
 }
 
 void add_sampling_flags(CLI::App& app, SamplingFlags& s) {

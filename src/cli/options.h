@@ -17,6 +17,7 @@ struct ModelFlags {
   int fuse_max_seq_len = 0;       // 0: not fused
   int threads = 0;                // CPU threads; 0: all cores
   int ctx = 0;                    // KV-cache positions; 0: model's maximum (capped)
+  std::string lm_head = "float16";  // CPU lm_head weights: float16 (as stored, exact) | int8 (fast, approximate)
 };
 
 struct SamplingFlags {

@@ -30,11 +30,20 @@ std::unique_ptr<ModelRunner> make_cpu(std::shared_ptr<const ModelWeights> weight
   opt.threads = f.threads;
   opt.max_context = context_positions(f);
   opt.dtype = f.dtype.empty() ? ActivationDType::Float32 : parse_activation_dtype(f.dtype);
+  opt.lm_head = parse_lm_head_format(f.lm_head);
   return make_cpu_runner(std::move(weights), opt);
+}
+
+// The int8 lm_head exists on the CPU only; the GPU keeps the checkpoint's.
+void refuse_cpu_only_flags(const ModelFlags& f) {
+  if (f.lm_head != "float16")
+    usage_error("--lm-head {} is a CPU-only option (the GPU keeps the checkpoint's float16 lm_head); "
+                "use --device cpu or drop --lm-head", f.lm_head);
 }
 
 #ifdef AWQRUN_HAVE_CUDA
 std::unique_ptr<ModelRunner> make_gpu(std::shared_ptr<const ModelWeights> weights, const ModelFlags& f, int device) {
+  refuse_cpu_only_flags(f);
   if (!f.dtype.empty() && f.dtype != "float16")
     usage_error("--dtype {} is not available on the GPU, which computes in float16", f.dtype);
   if (f.version == "exllama") usage_error("--version exllama is not implemented; use auto, gemm or gemv");
@@ -62,6 +71,7 @@ std::unique_ptr<ModelRunner> make_runner(std::shared_ptr<const ModelWeights> wei
   const std::optional<int> gpu = cuda_index(f.device);
   if (!gpu && f.device != "auto" && f.device != "cpu")
     usage_error("--device must be auto, cpu, cuda or cuda:N, not {}", f.device);
+  if (gpu) refuse_cpu_only_flags(f);  // a usage error, also in a build without CUDA
 #ifdef AWQRUN_HAVE_CUDA
   if (gpu) return make_gpu(std::move(weights), f, *gpu);
   if (f.device == "auto") {

@@ -1,6 +1,7 @@
 // awq-cpu-bench: prefill and decode speed of the CPU runner on a model
 // directory, as one JSON line on stdout (read by scripts/bench_cpu.py).
 //   awq-cpu-bench DIR [--threads N] [--prompt P] [--gen G] [--reps R] [--dtype D] [--simd L]
+//                     [--lm-head float16|int8]
 // Token ids are fixed pseudo-random values: speed does not depend on them.
 #include <algorithm>
 #include <chrono>
@@ -26,11 +27,13 @@ awq::SimdLevel parse_simd(const std::string& s) {
 
 int run(int argc, char** argv) {
   if (argc < 2) awq::usage_error("usage: awq-cpu-bench DIR [--threads N] [--prompt P] [--gen G] [--reps R] "
-                                 "[--dtype float32|float16|bfloat16] [--simd scalar|avx2|avx512]");
+                                 "[--dtype float32|float16|bfloat16] [--simd scalar|avx2|avx512] "
+                                 "[--lm-head float16|int8]");
   const std::string dir = argv[1];
   awq::CpuRunnerOptions opt;
   int prompt = 128, gen = 64, reps = 3;
-  for (int i = 2; i + 1 < argc; i += 2) {
+  for (int i = 2; i < argc; i += 2) {
+    if (i + 1 == argc) awq::usage_error("{} needs a value", argv[i]);
     const std::string key = argv[i], value = argv[i + 1];
     if (key == "--threads") opt.threads = std::stoi(value);
     else if (key == "--prompt") prompt = std::stoi(value);
@@ -38,6 +41,7 @@ int run(int argc, char** argv) {
     else if (key == "--reps") reps = std::stoi(value);
     else if (key == "--dtype") opt.dtype = awq::parse_activation_dtype(value);
     else if (key == "--simd") opt.simd = parse_simd(value);
+    else if (key == "--lm-head") opt.lm_head = awq::parse_lm_head_format(value);
     else awq::usage_error("unknown option {}", key);
   }
   opt.max_context = prompt + gen + 1;

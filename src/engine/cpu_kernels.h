@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "src/engine/int8_dot.h"
+
 namespace awq {
 
 enum class SimdLevel { Scalar, Avx2, Avx512 };
@@ -47,6 +49,8 @@ struct KernelTable {
   void (*f16_to_float)(const uint16_t* in, int n, float* out);
   // y[t][r0 + r] = dot(w[r], x[t]) for r < R (R <= 4), t < T; w is [R][K].
   void (*float_tile)(const float* w, int R, int K, const float* x, int T, float* y, int ldy, int r0);
+  // The int8 lm_head (see int8_dot.h): rows [r0, r1) of w times every token of x.
+  Int8RowsFn int8_rows;
 };
 
 // The table for a level; a level the CPU lacks falls back to the best it has.

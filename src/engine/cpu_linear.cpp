@@ -56,6 +56,29 @@ CpuLinear prepare_dense(const DenseMatrix& m) {
   return c;
 }
 
+CpuLinear prepare_int8(const DenseMatrix& m, ThreadPool& pool) {
+  CpuLinear c;
+  c.in = m.cols;
+  c.out = m.rows;
+  Int8Matrix& q = c.int8.emplace();
+  q.rows = m.rows;
+  q.cols = m.cols;
+  const int nb = q.blocks();
+  q.q.resize(size_t(q.rows) * nb * kInt8Block);
+  q.scales.resize(size_t(q.rows) * nb);
+  // Once at load, but 28M values for SmolLM2: worth the threads.
+  constexpr int kRowsPerTask = 256;
+  pool.run((q.rows + kRowsPerTask - 1) / kRowsPerTask, [&](int task, int) {
+    std::vector<float> row(size_t(m.cols));
+    for (int r = task * kRowsPerTask; r < std::min(q.rows, (task + 1) * kRowsPerTask); ++r) {
+      dense_row_to_float(m, r, row.data());
+      quantize_int8_row_f16(row.data(), m.cols, q.q.data() + size_t(r) * nb * kInt8Block,
+                            q.scales.data() + size_t(r) * nb);
+    }
+  });
+  return c;
+}
+
 void dense_row_to_float(const DenseMatrix& m, int r, float* out) {
   const size_t n = size_t(m.cols);
   switch (m.dtype) {
@@ -79,7 +102,8 @@ void dense_row_to_float(const DenseMatrix& m, int r, float* out) {
 
 void LinearRunner::run(const CpuLinear& lin, const float* x, int T, float* y) {
   const bool direct_kind = lin.int4 || lin.dense.dtype == DType::F16;
-  if (direct_kind && T <= kDirectMaxTokens) run_direct(lin, x, T, y);
+  if (lin.int8 && T <= kDirectMaxTokens) run_int8(lin, x, T, y);
+  else if (direct_kind && T <= kDirectMaxTokens) run_direct(lin, x, T, y);
   else run_tiled(lin, x, T, y);
   if (!lin.bias.empty())
     for (int t = 0; t < T; ++t)
@@ -114,6 +138,24 @@ void LinearRunner::run_direct(const CpuLinear& lin, const float* x, int T, float
   }
 }
 
+// The int8 lm_head for T <= 4 tokens (decode): x is quantized to the same
+// 32-blocks (a few KB, one thread), then every weight row is read once for
+// all T tokens, as in run_direct. The multiply is int8 x int8 with int32
+// block sums, the cheapest per byte of weight, so the step stays bound by
+// reading the weights. More tokens (perplexity's all-logits windows) go
+// through run_tiled: there each row serves many tokens, so reading it is
+// cheap and fp32 tiles with unquantized x are as fast and more accurate.
+void LinearRunner::run_int8(const CpuLinear& lin, const float* x, int T, float* y) {
+  quantize_int8_activations(x, T, lin.in, xq_);
+  const int rows = lin.out;
+  const int tasks = std::min(rows / 8 + 1, pool_.size() * 4);
+  const int per_task = ((rows + tasks - 1) / tasks + 7) / 8 * 8;
+  pool_.run(tasks, [&](int task, int) {
+    const int r0 = task * per_task, r1 = std::min(rows, r0 + per_task);
+    if (r0 < r1) k_.int8_rows(*lin.int8, r0, r1, xq_, y, rows);
+  });
+}
+
 // Many tokens: each thread dequantizes kTileRows rows to fp32 once per block
 // of kTokenBlock tokens and multiplies them with every token of the block.
 void LinearRunner::run_tiled(const CpuLinear& lin, const float* x, int T, float* y) {
@@ -133,6 +175,7 @@ void LinearRunner::run_tiled(const CpuLinear& lin, const float* x, int T, float*
       for (int tile = first; tile < last; ++tile) {
         const int r0 = tile * kTileRows, n = std::min(kTileRows, rows - r0);
         if (lin.int4) k_.int4_dequant(*lin.int4, r0, n, buf);
+        else if (lin.int8) dequantize_int8_rows(*lin.int8, r0, n, buf);
         else if (lin.dense.dtype == DType::F16)
           k_.f16_to_float(reinterpret_cast<const uint16_t*>(lin.dense.data) + size_t(r0) * K, n * K, buf);
         else

@@ -1,6 +1,7 @@
-// Linear layers on the CPU: AWQ int4 (repacked once, dequantized on the fly)
-// or dense fp16/bf16/fp32 (modules_to_not_convert, lm_head), run over the
-// thread pool with the output rows split between threads.
+// Linear layers on the CPU: AWQ int4 (repacked once, dequantized on the fly),
+// dense fp16/bf16/fp32 (modules_to_not_convert, lm_head), or the opt-in int8
+// lm_head (int8_matrix.h), run over the thread pool with the output rows
+// split between threads.
 #pragma once
 #include <optional>
 #include <vector>
@@ -16,12 +17,16 @@ Int4Matrix repack_int4(const QuantLinear& q);  // throws Error(Input) when in_fe
 struct CpuLinear {
   int in = 0, out = 0;
   std::optional<Int4Matrix> int4;
+  std::optional<Int8Matrix> int8;  // the int8 lm_head (then dense is unset)
   DenseMatrix dense;        // [out][in] when not int4; F16, BF16 or F32
   std::vector<float> bias;  // [out] or empty
 };
 
 CpuLinear prepare_linear(const Linear& lin);
 CpuLinear prepare_dense(const DenseMatrix& m);  // no bias (lm_head)
+// The int8 copy of a dense matrix (quantize_int8_row_f16 on every row, rows
+// split over the pool); no bias. The source matrix is left as it is.
+CpuLinear prepare_int8(const DenseMatrix& m, ThreadPool& pool);
 
 // Converts row r of a dense matrix to fp32 (any of its dtypes).
 void dense_row_to_float(const DenseMatrix& m, int r, float* out);
@@ -35,10 +40,12 @@ class LinearRunner {
  private:
   void run_direct(const CpuLinear& lin, const float* x, int T, float* y);
   void run_tiled(const CpuLinear& lin, const float* x, int T, float* y);
+  void run_int8(const CpuLinear& lin, const float* x, int T, float* y);
 
   const KernelTable& k_;
   ThreadPool& pool_;
   std::vector<float> xsum_;
+  Int8Activations xq_;  // x quantized for the int8 kernel
   std::vector<std::vector<float>> scratch_;  // per thread: dequantized rows
 };
 

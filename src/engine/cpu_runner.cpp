@@ -28,8 +28,9 @@ class CpuRunner final : public ModelRunner {
   const ModelConfig& config() const override { return w_->config; }
   int max_context() const override { return cache_.capacity(); }
   std::string describe() const override {
-    return fmt::format("cpu {}, {} thread{}, {}", activation_dtype_name(dtype_), pool_.size(),
-                       pool_.size() == 1 ? "" : "s", simd_level_name(kernels_.level));
+    return fmt::format("cpu {}, {} thread{}, {}{}", activation_dtype_name(dtype_), pool_.size(),
+                       pool_.size() == 1 ? "" : "s", simd_level_name(kernels_.level),
+                       lm_head_.int8 ? ", lm_head int8" : "");
   }
   void forward(std::span<const int> tokens, int n_past, bool all_logits, std::vector<float>& logits) override;
 
@@ -80,7 +81,15 @@ CpuRunner::CpuRunner(std::shared_ptr<const ModelWeights> weights, const CpuRunne
   for (const LayerWeights& lw : w_->layers)
     layers_.push_back({&lw, prepare_linear(lw.q), prepare_linear(lw.k), prepare_linear(lw.v), prepare_linear(lw.o),
                        prepare_linear(lw.gate), prepare_linear(lw.up), prepare_linear(lw.down)});
-  lm_head_ = prepare_dense(w_->lm_head);
+  if (o.lm_head == LmHeadFormat::Int8) {
+    // A copy: w_->embed (which lm_head aliases when tied) stays as it is for
+    // the embedding lookup.
+    lm_head_ = prepare_int8(w_->lm_head, pool_);
+    log_info("lm_head int8 (non-reference fast mode): {} x {} in 32-blocks with fp16 scales, {:.1f} MiB extra",
+             lm_head_.out, lm_head_.in, double(lm_head_.int8->bytes()) / (1 << 20));
+  } else {
+    lm_head_ = prepare_dense(w_->lm_head);
+  }
   log_debug("cpu runner: {}, context {}, KV cache {:.1f} MiB", describe(), cache_.capacity(),
             double(cache_.bytes()) / (1 << 20));
 }
@@ -177,6 +186,12 @@ void CpuRunner::run_layer(const CpuLayer& L, int layer, int T, int n_past) {
 }
 
 }  // namespace
+
+LmHeadFormat parse_lm_head_format(std::string_view s) {
+  if (s == "float16") return LmHeadFormat::Float16;
+  if (s == "int8") return LmHeadFormat::Int8;
+  usage_error("unknown lm_head format \"{}\" (expected float16 or int8)", s);
+}
 
 std::unique_ptr<ModelRunner> make_cpu_runner(std::shared_ptr<const ModelWeights> weights,
                                              const CpuRunnerOptions& options) {

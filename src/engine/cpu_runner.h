@@ -13,6 +13,7 @@
 #pragma once
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include "src/engine/cpu_kernels.h"
 #include "src/engine/cpu_ops.h"
@@ -23,11 +24,24 @@ namespace awq {
 
 inline constexpr int kDefaultCpuContextCap = 8192;
 
+// The lm_head's weights. Float16: the checkpoint's matrix as stored (fp16 in
+// AWQ checkpoints; the reference, exact against transformers in Float32
+// mode). Int8: a copy quantized at load to int8 blocks of 32 with fp16
+// scales (int8_matrix.h), multiplied in decode with int8-quantized
+// activations: a non-reference fast mode that reads 34 instead of 64 bytes
+// per 32 weights.
+// The embedding lookup always uses the original table, tied or not.
+enum class LmHeadFormat { Float16, Int8 };
+
+// "float16" or "int8" (the --lm-head values); throws Error(Usage) naming them otherwise.
+LmHeadFormat parse_lm_head_format(std::string_view s);
+
 struct CpuRunnerOptions {
   int threads = 0;      // 0: std::thread::hardware_concurrency()
   int max_context = 0;  // 0: max_position_embeddings, capped to kDefaultCpuContextCap
   ActivationDType dtype = ActivationDType::Float32;
   std::optional<SimdLevel> simd;  // cap the SIMD level (tests, benchmarks); default: best available
+  LmHeadFormat lm_head = LmHeadFormat::Float16;
 };
 
 // Repacks the int4 weights and preallocates the KV cache. Throws Error(Input)

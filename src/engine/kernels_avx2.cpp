@@ -3,19 +3,10 @@
 #include "src/engine/cpu_kernels.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
-#define AWQ_AVX2 __attribute__((target("avx2,fma,f16c")))
+#include "src/engine/simd_avx2.h"
 
 namespace awq {
 namespace {
-
-AWQ_AVX2 inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 // 8 bytes of a block: lo = inputs j..j+7, hi = inputs j+16..j+23.
 AWQ_AVX2 inline void unpack8(const uint8_t* bytes, __m256& lo, __m256& hi) {
@@ -141,7 +132,8 @@ AWQ_AVX2 void float_tile(const float* w, int R, int K, const float* x, int T, fl
 }  // namespace
 
 const KernelTable* avx2_kernels() {
-  static const KernelTable table{SimdLevel::Avx2, int4_rows, int4_dequant, f16_rows, f16_to_float, float_tile};
+  static const KernelTable table{SimdLevel::Avx2, int4_rows, int4_dequant, f16_rows, f16_to_float, float_tile,
+                                int8_rows_avx2};
   return &table;
 }
 

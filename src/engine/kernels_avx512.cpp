@@ -147,7 +147,10 @@ AWQ_AVX512 void float_tile(const float* w, int R, int K, const float* x, int T, 
 }  // namespace
 
 const KernelTable* avx512_kernels() {
-  static const KernelTable table{SimdLevel::Avx512, int4_rows, int4_dequant, f16_rows, f16_to_float, float_tile};
+  // VNNI is not part of the level (the other kernels do not use it): the int8
+  // kernel takes it when the CPU has it.
+  static const KernelTable table{SimdLevel::Avx512, int4_rows, int4_dequant, f16_rows, f16_to_float, float_tile,
+                                 cpu_has_avx512_vnni() ? int8_rows_avx512vnni : int8_rows_avx512bw};
   return &table;
 }
 

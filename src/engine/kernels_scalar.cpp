@@ -70,7 +70,8 @@ void float_tile(const float* w, int R, int K, const float* x, int T, float* y, i
 }  // namespace
 
 const KernelTable& scalar_kernels() {
-  static const KernelTable table{SimdLevel::Scalar, int4_rows, int4_dequant, f16_rows, f16_to_float, float_tile};
+  static const KernelTable table{SimdLevel::Scalar, int4_rows, int4_dequant, f16_rows, f16_to_float, float_tile,
+                                int8_rows_scalar};
   return table;
 }
 

@@ -112,6 +112,17 @@ TEST_CASE("a device that is not there is a device error", "[cli]") {
   check_one_line_error(run_awqrun(tiny() + " --raw -p hi --device tpu"), 2, "tpu");
 }
 
+TEST_CASE("the int8 lm_head runs on the CPU, logs its size at -v, and is a usage error on the GPU", "[cli]") {
+  const auto ok = run_awqrun(tiny() + " -v --raw --device cpu --lm-head int8 -n 4 --temp 0 -p hi");
+  CHECK(ok.exit_code == 0);
+  CHECK_THAT(ok.err, Catch::Contains("lm_head int8"));
+  CHECK_THAT(ok.err, Catch::Contains("MiB extra"));
+  check_one_line_error(run_awqrun(tiny() + " --raw -p hi --device cuda --lm-head int8"), 2, "--lm-head int8");
+  check_one_line_error(run_awqrun("perplexity " + tiny() + " -f /dev/null --device cuda:0 --lm-head int8"), 2,
+                       "CPU-only");
+  check_one_line_error(run_awqrun(tiny() + " --raw -p hi --lm-head int4"), 2, "int4");
+}
+
 TEST_CASE("generation prints only the text on stdout and is reproducible", "[cli]") {
   const auto a = run_awqrun(tiny() + " --raw -p 'hello there' -n 12 --temp 0.8 --seed 7");
   const auto b = run_awqrun(tiny() + " --raw -p 'hello there' -n 12 --temp 0.8 --seed 7");

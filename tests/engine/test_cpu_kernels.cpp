@@ -24,15 +24,6 @@ QuantLinear random_quant(std::mt19937& rng, int in, int out, int group, bool bia
   return q;
 }
 
-double rel_error(const std::vector<float>& out, const std::vector<double>& ref) {
-  double diff = 0, norm = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    diff += (out[i] - ref[i]) * (out[i] - ref[i]);
-    norm += ref[i] * ref[i];
-  }
-  return std::sqrt(diff / norm);
-}
-
 }  // namespace
 
 TEST_CASE("int4 linear matches a float64 loop on every SIMD level", "[engine][kernels]") {
@@ -63,7 +54,7 @@ TEST_CASE("int4 linear matches a float64 loop on every SIMD level", "[engine][ke
           runner.run(cl, x.data(), T, y.data());
           INFO("in " << s.in << " out " << s.out << " group " << s.group << " T " << T << " "
                      << simd_level_name(level) << " threads " << threads);
-          CHECK(rel_error(y, ref) < 1e-5);
+          CHECK(test::rel_error(y, ref) < 1e-5);
         }
       }
     }
@@ -96,7 +87,7 @@ TEST_CASE("fp16 dense linear matches a float64 loop on every SIMD level", "[engi
         std::vector<float> y(size_t(T) * N, NAN);
         runner.run(cl, x.data(), T, y.data());
         INFO("K " << K << " T " << T << " " << simd_level_name(level));
-        CHECK(rel_error(y, ref) < 1e-5);
+        CHECK(test::rel_error(y, ref) < 1e-5);
       }
     }
   }

@@ -13,14 +13,12 @@
 using namespace awq;
 
 TEST_CASE("cpu runner matches transformers on SmolLM2-135M-Instruct", "[engine][golden][smollm2]") {
-  const auto model_dir = std::filesystem::path(AWQRUN_SOURCE_DIR) / "models" / "SmolLM2-135M-Instruct";
-  const auto golden_path = test::engine_data_dir() / "smollm2_golden.json";
-  if (!std::filesystem::exists(model_dir / "config.json") || !std::filesystem::exists(golden_path)) {
-    WARN("skipped: needs " << model_dir.string() << " (scripts/fetch_default_model) and " << golden_path.string());
+  const auto inputs = test::smollm2_golden();
+  if (!inputs) {
     SUCCEED();
     return;
   }
-  const auto golden = test::read_json(golden_path);
+  const auto& [model_dir, golden] = *inputs;
   auto weights = std::make_shared<const ModelWeights>(load_model(model_dir));
   auto runner = make_cpu_runner(weights, {.threads = 2, .max_context = 256});
   const int vocab = weights->config.vocab_size;
