@@ -144,7 +144,9 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const AttentionA
   }
 }
 
-// Decode (one query), head_dim >= 64: grid (n_heads, kv_splits), 4 warps.
+// Decode (one query per sequence), head_dim >= 64: grid (n_heads, kv_splits,
+// rows), 4 warps; rows = 1 unless a.rows is set (rows mode: blockIdx.z is
+// the sequence, with its own position, cache slot, q row and output row).
 // The split's keys are dealt to the warps in 32-key tiles (warp w takes
 // tiles w, w + 4, ...), and nothing is staged in shared memory: lane j reads
 // key j's K row straight from the cache (D/8 independent 16-byte loads, so
@@ -163,9 +165,10 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
   __shared__ float warp_acc[kWarps][D];
   pdl_launch_dependents();
   pdl_wait();
-  const int h = blockIdx.x, kvh = h / (a.n_heads / a.n_kv), split = blockIdx.y;
+  const int h = blockIdx.x, kvh = h / (a.n_heads / a.n_kv), split = blockIdx.y, row = blockIdx.z;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int pos = a.pos0[0];
+  const int pos = a.rows.pos ? a.rows.pos[row] : a.pos0[0];
+  const size_t slot = a.rows.pos ? size_t(a.rows.slot[row]) * a.rows.slot_stride : 0;
   int lo = a.window > 0 ? max(0, pos - a.window + 1) : 0, hi = pos;
   if (gridDim.y > 1) {  // this split's piece of the CURRENT context (see attention_kernel)
     const int per_split = (hi - lo + 1 + gridDim.y - 1) / gridDim.y;
@@ -173,12 +176,12 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
     lo += split * chunk;
     hi = min(hi, lo + chunk - 1);
   }
-  const __half* qsrc = reinterpret_cast<const __half*>(a.qkv) + h * D;
+  const __half* qsrc = reinterpret_cast<const __half*>(a.qkv) + size_t(row) * (a.n_heads + 2 * a.n_kv) * D + h * D;
   for (int d = threadIdx.x; d < D; d += kWarps * 32) q[d] = __half2float(qsrc[d]) * scale;
   __syncthreads();
 
-  const __half* kc = reinterpret_cast<const __half*>(a.k_cache) + size_t(kvh) * a.max_ctx * D;
-  const __half* vc = reinterpret_cast<const __half*>(a.v_cache) + size_t(kvh) * a.max_ctx * D;
+  const __half* kc = reinterpret_cast<const __half*>(a.k_cache) + slot + size_t(kvh) * a.max_ctx * D;
+  const __half* vc = reinterpret_cast<const __half*>(a.v_cache) + slot + size_t(kvh) * a.max_ctx * D;
   float m = -INFINITY, l = 0.f, acc[kDims];
 #pragma unroll
   for (int i = 0; i < kDims; ++i) acc[i] = 0.f;
@@ -245,7 +248,7 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
     den += weight[w] * warp_l[w];
   }
   if (gridDim.y == 1) {
-    __half* out = reinterpret_cast<__half*>(a.out) + size_t(h) * D;
+    __half* out = reinterpret_cast<__half*>(a.out) + (size_t(row) * a.n_heads + h) * D;
     const float inv = den > 0.f ? 1.f / den : 0.f;
     for (int d = threadIdx.x; d < D; d += kWarps * 32) {
       float v = 0.f;
@@ -257,7 +260,7 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
   }
   // partial[h * splits + split] = {max, sum, unnormalized acc[D]}; an empty
   // split writes sum 0 and the merge skips it.
-  float* part = a.partial + (size_t(h) * gridDim.y + split) * (D + 2);
+  float* part = a.partial + ((size_t(row) * a.n_heads + h) * gridDim.y + split) * (D + 2);
   if (threadIdx.x == 0) {
     part[0] = den > 0.f ? mx : 0.f;
     part[1] = den;
@@ -308,21 +311,25 @@ __global__ void merge_kernel(const float* __restrict__ partial, __half* __restri
 
 template <int D>
 void launch(const AttentionArgs& a, cudaStream_t stream) {
-  const int splits = a.n_tokens == 1 ? a.kv_splits : 1;
+  const bool decode = a.n_tokens == 1 || a.rows.pos;
+  const int splits = decode ? a.kv_splits : 1;
   if (splits < 1 || splits > kMaxKvSplits)
     throw_cuda_error(cudaErrorInvalidValue, "attention: kv_splits must be 1..64", __FILE__, __LINE__);
   const float scale = 1.f / sqrtf(float(D));
   if constexpr (D >= 64) {
-    if (a.n_tokens == 1) {
-      launch_pdl(decode_attention_kernel<D>, dim3(a.n_heads, splits), kWarps * 32, 0, stream, a, scale);
+    if (decode) {
+      const int rows = a.rows.pos ? a.n_tokens : 1;
+      launch_pdl(decode_attention_kernel<D>, dim3(a.n_heads, splits, rows), kWarps * 32, 0, stream, a, scale);
       AWQ_CUDA_CHECK_LAUNCH();
       if (splits > 1)
-        launch_pdl(merge_kernel, dim3(1, a.n_heads), 128, 0, stream, a.partial, reinterpret_cast<__half*>(a.out),
+        launch_pdl(merge_kernel, dim3(rows, a.n_heads), 128, 0, stream, a.partial, reinterpret_cast<__half*>(a.out),
                    a.n_heads, D, splits);
       AWQ_CUDA_CHECK_LAUNCH();
       return;
     }
   }
+  if (a.rows.pos)
+    throw_cuda_error(cudaErrorInvalidValue, "attention: rows mode needs head_dim >= 64", __FILE__, __LINE__);
   launch_pdl(attention_kernel<D>, dim3(a.n_heads, (a.n_tokens + kWarps - 1) / kWarps, splits), kWarps * 32, 0, stream,
              a, scale);
   AWQ_CUDA_CHECK_LAUNCH();
@@ -335,8 +342,8 @@ void launch(const AttentionArgs& a, cudaStream_t stream) {
 
 }  // namespace
 
-size_t attention_partial_floats(int n_heads, int head_dim, int kv_splits) {
-  return size_t(n_heads) * kv_splits * (head_dim + 2);
+size_t attention_partial_floats(int n_heads, int head_dim, int kv_splits, int n_rows) {
+  return size_t(n_rows) * n_heads * kv_splits * (head_dim + 2);
 }
 
 void attention(const AttentionArgs& a, void* stream) {

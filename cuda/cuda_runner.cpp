@@ -28,6 +28,7 @@ constexpr int kChunk = 2048;
 // Rows of logits computed at once when a caller wants every position's
 // (perplexity): the buffer is rows x vocab floats (0.26 GB at 128k vocab).
 constexpr int kLogitRows = 512;
+static_assert(kLogitRows >= kMaxCudaSequences, "a decode step's logits fit the logits buffer");
 // Auto above kGemvMaxTokens: dequantize + cuBLAS, except for the largest
 // matrices up to kMmaMaxTokens, where the tensor-core GEMM kernel measured
 // faster (awq-kernel-bench, H100: gate+up 4096x28672 at m 64/256: 137/248 us
@@ -47,6 +48,14 @@ struct LayerDevice {
 
 DeviceBuffer<float> upload_floats(const std::vector<float>& v) { return DeviceBuffer<float>(std::span<const float>(v)); }
 
+// What one pass through the layers works on: n tokens at consecutive
+// positions (from pos_) of the sequence in `slot`, or, in rows mode, n
+// sequences with one token each (positions and slots in row_pos_/row_slot_).
+struct Pass {
+  int n = 0, slot = 0;
+  bool rows = false;
+};
+
 class CudaRunnerImpl final : public CudaRunner {
  public:
   CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const CudaRunnerOptions& o);
@@ -54,40 +63,52 @@ class CudaRunnerImpl final : public CudaRunner {
 
   const ModelConfig& config() const override { return w_->config; }
   int max_context() const override { return max_ctx_; }
+  int max_sequences() const override { return slots_; }
   std::string describe() const override { return describe_; }
   void forward(std::span<const int> tokens, int n_past, bool all_logits, std::vector<float>& logits) override;
   int forward_greedy(std::span<const int> tokens, int n_past) override;
+  int forward_slot(int slot, std::span<const int> tokens, int n_past, std::vector<float>* logits) override;
+  void decode_rows(std::span<const DecodeRow> rows, std::vector<int>& ids, std::vector<float>* logits) override;
 
  private:
   void check_span(std::span<const int> tokens, int n_past) const;
-  // Runs tokens through every layer and the final norm; xn_ then holds the
-  // normalized last hidden states. pos_ must hold the first position.
-  void run_layers(int n_tokens);
-  void linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y);
+  // Runs the pass's tokens through every layer and the final norm; xn_ then
+  // holds the normalized last hidden states.
+  void run_layers(const Pass& p);
+  void attention(const Pass& p, size_t layer);
+  // decode: a decode step of p.n sequences, where dequantizing for cuBLAS
+  // would cost more than the product.
+  void linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, bool decode = false);
   void lm_head(int row, int rows);  // logits_[0..rows) = lm_head(xn_[row..row+rows))
-  void decode_step(int token, int n_past);  // one token through the captured graph, argmax in ids_[0]
-  void prefill(std::span<const int> tokens, int n_past, bool all_logits, std::vector<float>* logits);
+  void decode_step(int token, int n_past);  // one token of slot 0 through the captured graph, argmax in ids_[0]
+  void prefill(int slot, std::span<const int> tokens, int n_past, bool all_logits, std::vector<float>* logits);
+  size_t slot_stride() const { return size_t(w_->config.num_kv_heads) * max_ctx_ * w_->config.head_dim; }
 
   std::shared_ptr<const ModelWeights> w_;
   CudaRunnerOptions opt_;
-  int max_ctx_ = 0, device_ = 0;
+  int max_ctx_ = 0, device_ = 0, slots_ = 1;
   std::string describe_;
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<cuda::Cublas> blas_;
   DeviceBuffer<uint16_t> embed_, lm_head_;  // lm_head_ empty when tied
   DeviceBuffer<float> final_norm_, inv_freq_;
   std::vector<LayerDevice> layers_;
-  std::vector<DeviceBuffer<uint16_t>> k_cache_, v_cache_;
+  std::vector<DeviceBuffer<uint16_t>> k_cache_, v_cache_;  // per layer: [slots][n_kv][max_ctx][head_dim]
   // Activations for up to kChunk tokens.
   DeviceBuffer<float> resid_, logits_, attn_partial_, mm_partial_;
   DeviceBuffer<uint16_t> xn_, qkv_, attn_, proj_, gate_up_, act_, dequant_;
   DeviceBuffer<unsigned> mm_counters_;
-  DeviceBuffer<int> tokens_, pos_, ids_;
+  DeviceBuffer<int> tokens_, pos_, ids_, row_pos_, row_slot_;
+  std::vector<DecodeRow> host_rows_;  // the rows of the current rows-mode pass
   int kv_splits_ = 1;
   cudaGraphExec_t decode_graph_ = nullptr;
 };
 
-size_t fit_bytes(const ModelWeights& w, int ctx, int kv_splits) {
+// Bytes of one sequence's KV cache (all layers).
+size_t slot_bytes(const ModelConfig& c, int ctx) { return size_t(2) * c.num_layers * c.num_kv_heads * ctx * c.head_dim * 2; }
+
+// Bytes of everything but the KV cache.
+size_t fixed_bytes(const ModelWeights& w, int kv_splits, int max_rows) {
   const ModelConfig& c = w.config;
   size_t bytes = size_t(c.vocab_size) * c.hidden_size * 2 * (c.tie_word_embeddings ? 1 : 2);
   size_t largest = 0;
@@ -106,13 +127,13 @@ size_t fit_bytes(const ModelWeights& w, int ctx, int kv_splits) {
     bytes += size_t(c.hidden_size) * 8;
   }
   const size_t qkv_width = size_t(c.num_heads + 2 * c.num_kv_heads) * c.head_dim;
-  bytes += size_t(2) * c.num_layers * c.num_kv_heads * ctx * c.head_dim * 2;  // KV cache
   bytes += size_t(kChunk) * (c.hidden_size * (4 + 2 + 2) + qkv_width * 2 + size_t(c.num_heads) * c.head_dim * 2 +
                              size_t(c.intermediate_size) * 6);
   bytes += size_t(kLogitRows) * c.vocab_size * 4;
   bytes += largest;  // dequantize scratch of the cuBLAS path
   bytes += cuda::kMatmulPartialFloats * 4 + cuda::kMatmulCounters * 4;
   bytes += cuda::attention_partial_floats(c.num_heads, c.head_dim, kv_splits) * 4;
+  bytes += size_t(max_rows) * 3 * sizeof(int);
   return bytes + kReserveBytes;
 }
 
@@ -130,11 +151,18 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
                           std::min(cuda::kMaxKvSplits, (max_ctx_ + 31) / 32));
   const std::vector<float> inv_freq = rope_inv_freq(c);  // Input error for dynamic / yarn
 
-  const size_t need = fit_bytes(*w_, max_ctx_, kv_splits_);
+  const int wanted = std::clamp(o.sequences, 1, kMaxCudaSequences);
+  const size_t fixed = fixed_bytes(*w_, kv_splits_, wanted), per_slot = slot_bytes(c, max_ctx_);
   const cuda::MemInfo mem = cuda::device_memory();
-  if (need > mem.free_bytes)
+  if (fixed + per_slot > mem.free_bytes)
     device_error("model needs {:.2f} GiB, {:.2f} GiB free on cuda:{} (try a smaller --ctx)",
-                 double(need) / (1 << 30), double(mem.free_bytes) / (1 << 30), device_);
+                 double(fixed + per_slot) / (1 << 30), double(mem.free_bytes) / (1 << 30), device_);
+  // As many sequences as wanted and as fit (KV-cache slots of max_ctx_ positions).
+  slots_ = int(std::min<size_t>(wanted, (mem.free_bytes - fixed) / per_slot));
+  if (slots_ < wanted)
+    log_warn("cuda: KV cache for {} of the {} sequences wanted fits ({:.2f} GiB free; a smaller --ctx fits more)",
+             slots_, wanted, double(mem.free_bytes) / (1 << 30));
+  const size_t need = fixed + per_slot * slots_;
 
   AWQ_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   blas_ = std::make_unique<cuda::Cublas>(stream_);
@@ -159,9 +187,8 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
     d.input_norm = upload_floats(l.input_norm);
     d.post_norm = upload_floats(l.post_attention_norm);
     layers_.push_back(std::move(d));
-    const size_t cache = size_t(c.num_kv_heads) * max_ctx_ * c.head_dim;
-    k_cache_.emplace_back(cache);
-    v_cache_.emplace_back(cache);
+    k_cache_.emplace_back(slot_stride() * slots_);
+    v_cache_.emplace_back(slot_stride() * slots_);
   }
   const size_t qkv_width = size_t(c.num_heads + 2 * c.num_kv_heads) * c.head_dim;
   size_t largest = 0;
@@ -183,10 +210,13 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
   cuda::device_memset(mm_counters_.get(), 0, mm_counters_.bytes());
   tokens_ = DeviceBuffer<int>(kChunk);
   pos_ = DeviceBuffer<int>(1);
-  ids_ = DeviceBuffer<int>(1);
+  ids_ = DeviceBuffer<int>(size_t(slots_));
+  row_pos_ = DeviceBuffer<int>(size_t(slots_));
+  row_slot_ = DeviceBuffer<int>(size_t(slots_));
   const char* family = o.kernels == CudaKernelFamily::Gemv ? "gemv" : o.kernels == CudaKernelFamily::Gemm ? "gemm" : "auto";
   describe_ = fmt::format("cuda:{} ({}) float16 {}", device_, name, family);
-  log_info("cuda: {:.2f} GiB of weights, cache and buffers on {}", double(need - kReserveBytes) / (1 << 30), name);
+  log_info("cuda: {:.2f} GiB of weights, cache and buffers on {}; KV cache {} x {} positions ({:.2f} GiB)",
+           double(need - kReserveBytes) / (1 << 30), name, slots_, max_ctx_, double(per_slot * slots_) / (1 << 30));
 }
 
 CudaRunnerImpl::~CudaRunnerImpl() {
@@ -203,7 +233,7 @@ void CudaRunnerImpl::check_span(std::span<const int> tokens, int n_past) const {
     if (t < 0 || t >= w_->config.vocab_size) input_error("token id {} is outside the vocabulary ({})", t, w_->config.vocab_size);
 }
 
-void CudaRunnerImpl::linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y) {
+void CudaRunnerImpl::linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, bool decode) {
   const cuda::MatmulWorkspace ws{mm_partial_.get(), mm_partial_.size(), mm_counters_.get(), mm_counters_.size()};
   if (!l.quantized) {
     blas_->gemm_f16(l.dense.get(), x, y, m, l.out_features, l.in_features);
@@ -214,7 +244,7 @@ void CudaRunnerImpl::linear(const DeviceLinear& l, const uint16_t* x, int m, uin
     case CudaKernelFamily::Gemm: cuda::awq_gemm_matmul(l.view, x, m, y, ws, stream_); return;
     case CudaKernelFamily::Gemv: cuda::awq_mma_matmul(l.view, x, m, y, ws, stream_); return;
     case CudaKernelFamily::Auto:
-      if (m <= cuda::kGemvMaxTokens ||
+      if (m <= cuda::kGemvMaxTokens || (decode && m <= kMmaMaxTokens) ||
           (m <= kMmaMaxTokens && size_t(l.out_features) * l.in_features >= kMmaMinWeights)) {
         cuda::awq_mma_matmul(l.view, x, m, y, ws, stream_);
       } else {
@@ -226,37 +256,63 @@ void CudaRunnerImpl::linear(const DeviceLinear& l, const uint16_t* x, int m, uin
   }
 }
 
-void CudaRunnerImpl::run_layers(int n) {
+void CudaRunnerImpl::attention(const Pass& p, size_t li) {
+  const ModelConfig& c = w_->config;
+  cuda::AttentionArgs a;
+  a.qkv = qkv_.get();
+  a.k_cache = k_cache_[li].get() + (p.rows ? 0 : size_t(p.slot) * slot_stride());
+  a.v_cache = v_cache_[li].get() + (p.rows ? 0 : size_t(p.slot) * slot_stride());
+  a.out = attn_.get();
+  a.pos0 = pos_.get();
+  a.n_tokens = p.n;
+  a.n_heads = c.num_heads;
+  a.n_kv = c.num_kv_heads;
+  a.head_dim = c.head_dim;
+  a.max_ctx = max_ctx_;
+  a.window = c.sliding_window.value_or(0);
+  a.partial = attn_partial_.get();
+  a.kv_splits = kv_splits_;
+  if (!p.rows) return cuda::attention(a, stream_);
+  if (c.head_dim >= 64) {
+    // Rows fill the grid as split-KV pieces do; the scratch holds kv_splits_ pieces.
+    a.kv_splits = std::max(1, kv_splits_ / p.n);
+    a.rows = {row_pos_.get(), row_slot_.get(), slot_stride()};
+    return cuda::attention(a, stream_);
+  }
+  // Small heads (tiny test models): one single-sequence launch per row.
+  const size_t qkv_width = size_t(c.num_heads + 2 * c.num_kv_heads) * c.head_dim;
+  for (int r = 0; r < p.n; ++r) {
+    cuda::AttentionArgs one = a;
+    one.qkv = qkv_.get() + r * qkv_width;
+    one.k_cache = k_cache_[li].get() + size_t(host_rows_[r].slot) * slot_stride();
+    one.v_cache = v_cache_[li].get() + size_t(host_rows_[r].slot) * slot_stride();
+    one.out = attn_.get() + size_t(r) * c.num_heads * c.head_dim;
+    one.pos0 = row_pos_.get() + r;
+    one.n_tokens = 1;
+    cuda::attention(one, stream_);
+  }
+}
+
+void CudaRunnerImpl::run_layers(const Pass& p) {
   const ModelConfig& c = w_->config;
   const float eps = c.rms_norm_eps;
+  const int n = p.n;
+  const cuda::KvRows rows = p.rows ? cuda::KvRows{row_pos_.get(), row_slot_.get(), slot_stride()} : cuda::KvRows{};
+  const size_t cache_offset = p.rows ? 0 : size_t(p.slot) * slot_stride();
   cuda::embed_tokens(embed_.get(), tokens_.get(), n, c.hidden_size, resid_.get(), stream_);
   for (size_t li = 0; li < layers_.size(); ++li) {
     const LayerDevice& l = layers_[li];
     cuda::add_rmsnorm(resid_.get(), li == 0 ? nullptr : proj_.get(), l.input_norm.get(), xn_.get(), n, c.hidden_size,
                       eps, stream_);
-    linear(l.qkv, xn_.get(), n, qkv_.get());
-    cuda::rope_store_kv(qkv_.get(), n, c.num_heads, c.num_kv_heads, c.head_dim, inv_freq_.get(), pos_.get(),
-                        k_cache_[li].get(), v_cache_[li].get(), max_ctx_, stream_);
-    cuda::AttentionArgs a;
-    a.qkv = qkv_.get();
-    a.k_cache = k_cache_[li].get();
-    a.v_cache = v_cache_[li].get();
-    a.out = attn_.get();
-    a.pos0 = pos_.get();
-    a.n_tokens = n;
-    a.n_heads = c.num_heads;
-    a.n_kv = c.num_kv_heads;
-    a.head_dim = c.head_dim;
-    a.max_ctx = max_ctx_;
-    a.window = c.sliding_window.value_or(0);
-    a.partial = attn_partial_.get();
-    a.kv_splits = kv_splits_;
-    cuda::attention(a, stream_);
-    linear(l.o, attn_.get(), n, proj_.get());
+    linear(l.qkv, xn_.get(), n, qkv_.get(), p.rows);
+    cuda::rope_store_kv(qkv_.get(), n, c.num_heads, c.num_kv_heads, c.head_dim, inv_freq_.get(), pos_.get(), rows,
+                        k_cache_[li].get() + cache_offset, v_cache_[li].get() + cache_offset, max_ctx_, stream_);
+    attention(p, li);
+    linear(l.o, attn_.get(), n, proj_.get(), p.rows);
     cuda::add_rmsnorm(resid_.get(), proj_.get(), l.post_norm.get(), xn_.get(), n, c.hidden_size, eps, stream_);
-    linear(l.gate_up, xn_.get(), n, gate_up_.get());
+    linear(l.gate_up, xn_.get(), n, gate_up_.get(), p.rows);
     cuda::swiglu(gate_up_.get(), act_.get(), n, c.intermediate_size, stream_);
-    linear(l.down, act_.get(), n, proj_.get());
+    linear(l.down, act_.get(), n, proj_.get(), p.rows);
   }
   cuda::add_rmsnorm(resid_.get(), proj_.get(), final_norm_.get(), xn_.get(), n, c.hidden_size, eps, stream_);
 }
@@ -271,12 +327,12 @@ void CudaRunnerImpl::decode_step(int token, int n_past) {
   AWQ_CUDA_CHECK(cudaMemcpyAsync(tokens_.get(), &token, sizeof(int), cudaMemcpyHostToDevice, stream_));
   AWQ_CUDA_CHECK(cudaMemcpyAsync(pos_.get(), &n_past, sizeof(int), cudaMemcpyHostToDevice, stream_));
   if (!decode_graph_) {
-    run_layers(1);  // warm-up outside capture (kernel attributes, cuBLAS heuristics)
+    run_layers({1, 0, false});  // warm-up outside capture (kernel attributes, cuBLAS heuristics)
     lm_head(0, 1);
     cuda::argmax_rows(logits_.get(), 1, w_->config.vocab_size, ids_.get(), stream_);
     cudaGraph_t graph;
     AWQ_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-    run_layers(1);
+    run_layers({1, 0, false});
     lm_head(0, 1);
     cuda::argmax_rows(logits_.get(), 1, w_->config.vocab_size, ids_.get(), stream_);
     AWQ_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
@@ -287,13 +343,14 @@ void CudaRunnerImpl::decode_step(int token, int n_past) {
   AWQ_CUDA_CHECK(cudaGraphLaunch(decode_graph_, stream_));
 }
 
-void CudaRunnerImpl::prefill(std::span<const int> tokens, int n_past, bool all_logits, std::vector<float>* logits) {
+void CudaRunnerImpl::prefill(int slot, std::span<const int> tokens, int n_past, bool all_logits,
+                             std::vector<float>* logits) {
   const int vocab = w_->config.vocab_size, n = int(tokens.size());
   for (int start = 0; start < n; start += kChunk) {
     const int len = std::min(kChunk, n - start), pos = n_past + start;
     AWQ_CUDA_CHECK(cudaMemcpyAsync(tokens_.get(), tokens.data() + start, len * sizeof(int), cudaMemcpyHostToDevice, stream_));
     AWQ_CUDA_CHECK(cudaMemcpyAsync(pos_.get(), &pos, sizeof(int), cudaMemcpyHostToDevice, stream_));
-    run_layers(len);
+    run_layers({len, slot, false});
     const bool last = start + len == n;
     if (all_logits) {
       for (int row = 0; row < len; row += kLogitRows) {
@@ -326,18 +383,58 @@ void CudaRunnerImpl::forward(std::span<const int> tokens, int n_past, bool all_l
     AWQ_CUDA_CHECK(cudaStreamSynchronize(stream_));
     return;
   }
-  prefill(tokens, n_past, all_logits, &logits);
+  prefill(0, tokens, n_past, all_logits, &logits);
 }
 
 int CudaRunnerImpl::forward_greedy(std::span<const int> tokens, int n_past) {
   check_span(tokens, n_past);
   if (tokens.empty()) input_error("forward_greedy needs at least one token");
-  if (tokens.size() == 1) decode_step(tokens[0], n_past);
-  else prefill(tokens, n_past, false, nullptr);
+  return forward_slot(0, tokens, n_past, nullptr);
+}
+
+int CudaRunnerImpl::forward_slot(int slot, std::span<const int> tokens, int n_past, std::vector<float>* logits) {
+  check_slot(slot);
+  check_span(tokens, n_past);
+  if (tokens.empty()) input_error("forward_slot needs at least one token");
+  if (logits) logits->resize(size_t(w_->config.vocab_size));
+  if (tokens.size() == 1 && slot == 0) {  // the captured graph bakes slot 0's cache in
+    decode_step(tokens[0], n_past);
+    if (logits)
+      AWQ_CUDA_CHECK(cudaMemcpyAsync(logits->data(), logits_.get(), logits->size() * 4, cudaMemcpyDeviceToHost, stream_));
+  } else {
+    prefill(slot, tokens, n_past, false, logits);
+  }
   int id = 0;
   AWQ_CUDA_CHECK(cudaMemcpyAsync(&id, ids_.get(), sizeof(int), cudaMemcpyDeviceToHost, stream_));
   AWQ_CUDA_CHECK(cudaStreamSynchronize(stream_));
   return id;
+}
+
+void CudaRunnerImpl::decode_rows(std::span<const DecodeRow> rows, std::vector<int>& ids, std::vector<float>* logits) {
+  const int n = int(rows.size()), vocab = w_->config.vocab_size;
+  if (n == 0 || n > slots_) input_error("decode_rows: {} rows for {} sequence slots", n, slots_);
+  host_rows_.assign(rows.begin(), rows.end());
+  std::vector<int> tokens(rows.size()), pos(rows.size()), slot(rows.size());
+  for (int i = 0; i < n; ++i) {
+    check_slot(rows[i].slot);
+    check_span(std::span<const int>(&rows[i].token, 1), rows[i].pos);
+    tokens[i] = rows[i].token;
+    pos[i] = rows[i].pos;
+    slot[i] = rows[i].slot;
+  }
+  AWQ_CUDA_CHECK(cudaMemcpyAsync(tokens_.get(), tokens.data(), n * sizeof(int), cudaMemcpyHostToDevice, stream_));
+  AWQ_CUDA_CHECK(cudaMemcpyAsync(row_pos_.get(), pos.data(), n * sizeof(int), cudaMemcpyHostToDevice, stream_));
+  AWQ_CUDA_CHECK(cudaMemcpyAsync(row_slot_.get(), slot.data(), n * sizeof(int), cudaMemcpyHostToDevice, stream_));
+  run_layers({n, 0, true});
+  lm_head(0, n);
+  cuda::argmax_rows(logits_.get(), n, vocab, ids_.get(), stream_);
+  ids.resize(size_t(n));
+  AWQ_CUDA_CHECK(cudaMemcpyAsync(ids.data(), ids_.get(), n * sizeof(int), cudaMemcpyDeviceToHost, stream_));
+  if (logits) {
+    logits->resize(size_t(n) * vocab);
+    AWQ_CUDA_CHECK(cudaMemcpyAsync(logits->data(), logits_.get(), logits->size() * 4, cudaMemcpyDeviceToHost, stream_));
+  }
+  AWQ_CUDA_CHECK(cudaStreamSynchronize(stream_));  // the host vectors above live on this frame
 }
 
 }  // namespace

@@ -23,10 +23,15 @@ struct CudaRunnerOptions {
   int device = 0;
   int max_context = 0;  // 0: max_position_embeddings, capped to 8192
   CudaKernelFamily kernels = CudaKernelFamily::Auto;
+  // KV-cache slots wanted (sequences decoded together by decode_rows); the
+  // runner allocates as many as fit in free memory, at least 1, at most
+  // kMaxCudaSequences, and logs the count.
+  int sequences = 1;
 };
+inline constexpr int kMaxCudaSequences = 256;
 
-// forward_greedy() takes the argmax on the device: only the token id crosses
-// to the host.
+// forward_greedy(), forward_slot() and decode_rows() take the argmax on the
+// device: without logits wanted, only token ids cross to the host.
 class CudaRunner : public ModelRunner {};
 
 // Throws Error(Device) when there is no usable GPU or when the weights, cache

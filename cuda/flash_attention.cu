@@ -212,7 +212,7 @@ void launch(const AttentionArgs& a, cudaStream_t stream) {
 }  // namespace
 
 bool flash_prefill_supported(const AttentionArgs& a) {
-  return a.n_tokens > 1 && (a.head_dim == 64 || a.head_dim == 128);
+  return a.n_tokens > 1 && !a.rows.pos && (a.head_dim == 64 || a.head_dim == 128);
 }
 
 void flash_prefill_attention(const AttentionArgs& a, void* stream) {

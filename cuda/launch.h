@@ -17,12 +17,25 @@ void embed_tokens(const uint16_t* table, const int* tokens, int n_tokens, int hi
 void add_rmsnorm(float* resid, const uint16_t* delta, const float* weight, uint16_t* out, int n_tokens, int hidden,
                  float eps, void* stream);
 
+// Rows mode of a multi-sequence decode step: token t is the next token of
+// its own sequence, at position pos[t] of the cache slot slot[t] (device
+// arrays); a layer's cache is [slots][n_kv][max_ctx][head_dim], slot_stride
+// = n_kv * max_ctx * head_dim elements. Default (pos null): the tokens are
+// consecutive positions pos0[0] + t of one sequence, whose cache the
+// pointers address.
+struct KvRows {
+  const int* pos = nullptr;
+  const int* slot = nullptr;
+  size_t slot_stride = 0;
+};
+
 // In place on qkv [n][(n_heads + 2 n_kv) * head_dim] (q heads, then k, then v):
 // rotates q and k (HF rotate_half pairing j <-> j + head_dim/2, angle
-// (pos0 + t) * inv_freq[j]) and stores k and v at positions pos0 + t of the
-// layer's caches [n_kv][max_ctx][head_dim].
+// position * inv_freq[j]) and stores k and v at their positions in the
+// layer's caches [n_kv][max_ctx][head_dim] (per slot in rows mode).
 void rope_store_kv(uint16_t* qkv, int n_tokens, int n_heads, int n_kv, int head_dim, const float* inv_freq,
-                   const int* pos0, uint16_t* k_cache, uint16_t* v_cache, int max_ctx, void* stream);
+                   const int* pos0, const KvRows& rows, uint16_t* k_cache, uint16_t* v_cache, int max_ctx,
+                   void* stream);
 
 inline constexpr int kMaxKvSplits = 64;  // split-KV pieces of one decode attention
 
@@ -35,9 +48,12 @@ struct AttentionArgs {
   int n_tokens = 0, n_heads = 0, n_kv = 0, head_dim = 0, max_ctx = 0;
   int window = 0;  // sliding window (keys with pos - key < window), 0 = none
   float* partial = nullptr;  // split-KV scratch, attention_partial_floats() floats
-  int kv_splits = 1;         // 1..64; > 1 only for n_tokens == 1 (decode)
+  int kv_splits = 1;         // 1..64; > 1 only for decode (n_tokens == 1, or rows mode)
+  // Rows mode: n_tokens sequences with one query each (head_dim >= 64 only;
+  // the caller loops over rows for smaller heads).
+  KvRows rows;
 };
-size_t attention_partial_floats(int n_heads, int head_dim, int kv_splits);
+size_t attention_partial_floats(int n_heads, int head_dim, int kv_splits, int n_rows = 1);
 void attention(const AttentionArgs& a, void* stream);
 
 // out[t][i] = silu(gate_up[t][i]) * gate_up[t][inter + i], fp16.

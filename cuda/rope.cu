@@ -1,6 +1,7 @@
 // RoPE (HF rotate_half pairing) on q and k in place, plus the KV-cache store.
 // Grid (n_tokens, n_heads + 2 n_kv), head_dim/2 threads: block (t, h) handles
-// head h of token t at position pos0[0] + t. Angles in fp32 from the host's
+// head h of token t at position pos0[0] + t, or, in rows mode (KvRows set),
+// at rows.pos[t] of cache slot rows.slot[t]. Angles in fp32 from the host's
 // inv_freq table (same formula as the CPU path), sincosf (full precision:
 // positions reach 1e5). v heads are only copied into the cache.
 // PRECOND: head_dim even and <= 1024; pos0 + n_tokens <= max_ctx.
@@ -14,11 +15,16 @@ namespace awq::cuda {
 namespace {
 
 __global__ void rope_store_kernel(__half* qkv, int n_heads, int n_kv, int head_dim, const float* inv_freq,
-                                  const int* pos0, __half* k_cache, __half* v_cache, int max_ctx) {
+                                  const int* pos0, KvRows rows, __half* k_cache, __half* v_cache, int max_ctx) {
   pdl_launch_dependents();
   pdl_wait();
   const int t = blockIdx.x, h = blockIdx.y, j = threadIdx.x, half_dim = head_dim / 2;
-  const int pos = pos0[0] + t;
+  const int pos = rows.pos ? rows.pos[t] : pos0[0] + t;
+  if (rows.pos) {
+    const size_t slot = size_t(rows.slot[t]) * rows.slot_stride;
+    k_cache += slot;
+    v_cache += slot;
+  }
   __half* head = qkv + (size_t(t) * (n_heads + 2 * n_kv) + h) * head_dim;
   if (h >= n_heads + n_kv) {  // v head
     const int kvh = h - n_heads - n_kv;
@@ -43,10 +49,12 @@ __global__ void rope_store_kernel(__half* qkv, int n_heads, int n_kv, int head_d
 }  // namespace
 
 void rope_store_kv(uint16_t* qkv, int n_tokens, int n_heads, int n_kv, int head_dim, const float* inv_freq,
-                   const int* pos0, uint16_t* k_cache, uint16_t* v_cache, int max_ctx, void* stream) {
+                   const int* pos0, const KvRows& rows, uint16_t* k_cache, uint16_t* v_cache, int max_ctx,
+                   void* stream) {
   if (n_tokens <= 0) return;
   launch_pdl(rope_store_kernel, dim3(n_tokens, n_heads + 2 * n_kv), head_dim / 2, 0, static_cast<cudaStream_t>(stream),
-             reinterpret_cast<__half*>(qkv), n_heads, n_kv, head_dim, inv_freq, pos0, reinterpret_cast<__half*>(k_cache),
+             reinterpret_cast<__half*>(qkv), n_heads, n_kv, head_dim, inv_freq, pos0, rows,
+             reinterpret_cast<__half*>(k_cache),
              reinterpret_cast<__half*>(v_cache), max_ctx);
   AWQ_CUDA_CHECK_LAUNCH();
 }

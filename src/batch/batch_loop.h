@@ -34,4 +34,14 @@ BatchProgress run_one_by_one(RequestQueue& queue, OrderedResultWriter& writer, c
 // exceptions above turned into an error result.
 BatchResult produce_result(const BatchRequest& request, const RequestHandler& handle);
 
+// The result of the exception being handled (call inside a catch block): an
+// error result, except that Error(Device) and anything not derived from
+// std::exception are rethrown, as produce_result() does.
+BatchResult result_of_current_exception(const BatchRequest& request);
+
+// Hands a finished request's line to the writer, logs a failure, counts it
+// and reports progress: what every batch loop does with a result.
+void submit_result(const BatchRequest& request, const BatchResult& r, OrderedResultWriter& writer,
+                   BatchProgress& progress, const ProgressCallback& on_progress);
+
 }  // namespace awq

@@ -20,7 +20,10 @@ BatchResult generate_request(ModelRunner& runner, const Tokenizer& tokenizer, st
                              const GenerateOptions& options, const std::function<void()>& poll) {
   std::function<void(std::string_view)> on_text;
   if (poll) on_text = [&poll](std::string_view) { poll(); };
-  const GenerateResult g = generate(runner, tokenizer, prompt_ids, options, on_text);
+  return to_batch_result(generate(runner, tokenizer, prompt_ids, options, on_text));
+}
+
+BatchResult to_batch_result(const GenerateResult& g) {
   BatchResult r;
   r.text = g.text;
   r.prompt_tokens = g.prompt_tokens;

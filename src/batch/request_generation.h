@@ -16,6 +16,9 @@ namespace awq {
 // replaces --stop.
 GenerateOptions options_for_request(const GenerateOptions& base, const RequestOverrides& overrides, size_t index);
 
+// The result line's fields of a finished generation (id left empty).
+BatchResult to_batch_result(const GenerateResult& g);
+
 // Runs generate() and fills a result. poll() is called whenever text is
 // produced; it may throw to abandon the request (Ctrl-C).
 BatchResult generate_request(ModelRunner& runner, const Tokenizer& tokenizer, std::span<const int> prompt_ids,

@@ -3,12 +3,14 @@
 // File formats: src/batch/batch_input.h (input), src/batch/batch_result.h (output).
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <system_error>
 
 #include "src/batch/batch_input.h"
 #include "src/batch/batch_loop.h"
+#include "src/batch/continuous_batch.h"
 #include "src/batch/progress_display.h"
 #include "src/batch/request_generation.h"
 #include "src/batch/resume.h"
@@ -65,23 +67,37 @@ int run_batch(const BatchCommand& cmd) {
     Session s = open_session(cmd.model, cmd.chat_template_file);
     const bool templated = use_chat_template(s, cmd.chat_mode);
     if (!templated && !cmd.system.empty()) log_warn("--system is used only with the chat template (not with --raw)");
-    const GenerateOptions base = make_generate_options(s, cmd.sampling, cmd.max_new_tokens, cmd.stop);
+    GenerateOptions base = make_generate_options(s, cmd.sampling, cmd.max_new_tokens, cmd.stop);
+    if (cmd.ignore_eos) base.eos_ids.clear();
+    const RequestPreparer prepare = [&](const BatchRequest& r) {
+      return PreparedRequest{request_prompt_ids(s, r, templated, cmd.system),
+                             options_for_request(base, r.overrides, r.index)};
+    };
     const RequestHandler handle = [&](const BatchRequest& r) {
       check_interrupt();
-      const std::vector<int> ids = request_prompt_ids(s, r, templated, cmd.system);
-      return generate_request(*s.runner, s.tokenizer, ids, options_for_request(base, r.overrides, r.index),
-                              check_interrupt);
+      const PreparedRequest p = prepare(r);
+      return generate_request(*s.runner, s.tokenizer, p.prompt_ids, p.options, check_interrupt);
     };
 
     ProgressDisplay display(queue.remaining(), queue.skipped(),
                             ::isatty(STDERR_FILENO) == 1 && log_level() <= LogLevel::Warn);
+    const ProgressCallback on_progress = [&](const BatchProgress& p) { display.update(p); };
+    const int parallel = s.runner->max_sequences();
+    log_info("batch: {}", parallel > 1 ? fmt::format("continuous batching of up to {} requests", parallel)
+                                       : std::string("one request at a time"));
+    const auto t0 = std::chrono::steady_clock::now();
     try {
-      progress = run_one_by_one(queue, writer, handle, [&](const BatchProgress& p) { display.update(p); });
+      progress = parallel > 1
+                     ? run_continuous(queue, writer, *s.runner, s.tokenizer, prepare, check_interrupt, on_progress)
+                     : run_one_by_one(queue, writer, handle, on_progress);
     } catch (...) {
       display.finish();
       throw;
     }
     display.finish();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    log_info("batch: {} requests, {} generated tokens in {:.2f} s: {:.1f} tokens/s", progress.done,
+             progress.completion_tokens, seconds, seconds > 0 ? double(progress.completion_tokens) / seconds : 0.0);
   }
 
   const size_t failed = progress.failed + resume.error_lines;

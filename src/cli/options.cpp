@@ -128,6 +128,13 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv) {
   add_sampling_flags(*batch, b.sampling);
   add_chat_mode_flags(*batch, b.chat_mode);
   add_template_flags(*batch, b.system, b.chat_template_file);
+  b.model.parallel = 0;
+  batch->add_option("--parallel", b.model.parallel,
+                    "Requests generated together (continuous batching); 0: 1 on the CPU, up to 64 on a GPU "
+                    "(as many KV caches of --ctx positions as fit)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  batch->add_flag("--ignore-eos", b.ignore_eos, "Do not stop at an eos token: every request gets its max new tokens");
 
   auto* chat = app.add_subcommand("chat", "Interactive chat with the model's template (/reset, /exit)");
   ChatCommand& c = cl.chat;

@@ -18,6 +18,7 @@ struct ModelFlags {
   int threads = 0;                // CPU threads; 0: all cores
   int ctx = 0;                    // KV-cache positions; 0: model's maximum (capped)
   std::string lm_head = "float16";  // CPU lm_head weights: float16 (as stored, exact) | int8 (fast, approximate)
+  int parallel = 1;               // sequences generated together (batch --parallel); 0: auto per device
 };
 
 struct SamplingFlags {
@@ -51,6 +52,7 @@ struct BatchCommand {
   std::string chat_mode = "auto";
   std::string system;
   std::string chat_template_file;
+  bool ignore_eos = false;  // generate max_new_tokens even past an eos id (throughput measurements)
 };
 
 // awqrun chat: an interactive conversation (only when asked for).

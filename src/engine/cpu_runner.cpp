@@ -26,17 +26,22 @@ class CpuRunner final : public ModelRunner {
  public:
   CpuRunner(std::shared_ptr<const ModelWeights> weights, const CpuRunnerOptions& o);
   const ModelConfig& config() const override { return w_->config; }
-  int max_context() const override { return cache_.capacity(); }
+  int max_context() const override { return caches_[0].capacity(); }
+  int max_sequences() const override { return int(caches_.size()); }
   std::string describe() const override {
     return fmt::format("cpu {}, {} thread{}, {}{}", activation_dtype_name(dtype_), pool_.size(),
                        pool_.size() == 1 ? "" : "s", simd_level_name(kernels_.level),
                        lm_head_.int8 ? ", lm_head int8" : "");
   }
-  void forward(std::span<const int> tokens, int n_past, bool all_logits, std::vector<float>& logits) override;
+  void forward(std::span<const int> tokens, int n_past, bool all_logits, std::vector<float>& logits) override {
+    run(0, tokens, n_past, all_logits, logits);
+  }
+  int forward_slot(int slot, std::span<const int> tokens, int n_past, std::vector<float>* logits) override;
 
  private:
-  void forward_chunk(std::span<const int> tokens, int n_past, bool all_logits, float* logits);
-  void run_layer(const CpuLayer& L, int layer, int T, int n_past);
+  void run(int slot, std::span<const int> tokens, int n_past, bool all_logits, std::vector<float>& logits);
+  void forward_chunk(int slot, std::span<const int> tokens, int n_past, bool all_logits, float* logits);
+  void run_layer(const CpuLayer& L, int layer, KvCache& cache, int T, int n_past);
   void round(float* x, size_t n) const { round_activations(dtype_, x, n); }
 
   std::shared_ptr<const ModelWeights> w_;
@@ -47,9 +52,10 @@ class CpuRunner final : public ModelRunner {
   std::vector<CpuLayer> layers_;
   CpuLinear lm_head_;
   RopeTable rope_;
-  KvCache cache_;
+  std::vector<KvCache> caches_;  // one per sequence slot
   AttentionShape shape_;
-  int cached_ = 0;  // positions of the cache that hold valid keys/values
+  std::vector<int> cached_;  // per slot: positions of its cache that hold valid keys/values
+  std::vector<float> slot_logits_;
   // Activations of the current chunk, [T][width].
   std::vector<float> h_, xn_, q_, k_, v_, attn_, proj_, gate_, up_;
 };
@@ -71,10 +77,12 @@ CpuRunner::CpuRunner(std::shared_ptr<const ModelWeights> weights, const CpuRunne
       kernels_(kernel_table(o.simd.value_or(detect_simd_level()))),
       pool_(resolve_threads(o.threads)),
       linear_(kernels_, pool_),
-      rope_(rope_inv_freq(w_->config), resolve_context(w_->config, o.max_context)),
-      cache_(w_->config.num_layers, w_->config.num_kv_heads, w_->config.head_dim,
-             resolve_context(w_->config, o.max_context), o.dtype) {
+      rope_(rope_inv_freq(w_->config), resolve_context(w_->config, o.max_context)) {
   const ModelConfig& c = w_->config;
+  if (o.sequences < 1) input_error("cpu runner: {} sequence slots (at least 1)", o.sequences);
+  for (int s = 0; s < o.sequences; ++s)
+    caches_.emplace_back(c.num_layers, c.num_kv_heads, c.head_dim, resolve_context(c, o.max_context), o.dtype);
+  cached_.assign(size_t(o.sequences), 0);
   if (c.num_kv_heads <= 0 || c.num_heads % c.num_kv_heads != 0)
     input_error("num_attention_heads {} is not a multiple of num_key_value_heads {}", c.num_heads, c.num_kv_heads);
   shape_ = {c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
@@ -90,16 +98,23 @@ CpuRunner::CpuRunner(std::shared_ptr<const ModelWeights> weights, const CpuRunne
   } else {
     lm_head_ = prepare_dense(w_->lm_head);
   }
-  log_debug("cpu runner: {}, context {}, KV cache {:.1f} MiB", describe(), cache_.capacity(),
-            double(cache_.bytes()) / (1 << 20));
+  log_debug("cpu runner: {}, context {}, KV cache {} x {:.1f} MiB", describe(), max_context(), caches_.size(),
+            double(caches_[0].bytes()) / (1 << 20));
 }
 
-void CpuRunner::forward(std::span<const int> tokens, int n_past, bool all_logits, std::vector<float>& logits) {
+int CpuRunner::forward_slot(int slot, std::span<const int> tokens, int n_past, std::vector<float>* logits) {
+  check_slot(slot);
+  std::vector<float>& out = logits ? *logits : slot_logits_;
+  run(slot, tokens, n_past, false, out);
+  return int(std::max_element(out.begin(), out.end()) - out.begin());
+}
+
+void CpuRunner::run(int slot, std::span<const int> tokens, int n_past, bool all_logits, std::vector<float>& logits) {
   const int T = int(tokens.size());
   const ModelConfig& c = w_->config;
   if (T == 0) input_error("forward: no tokens");
-  if (n_past < 0 || n_past > cached_)
-    input_error("forward: n_past {} is past the {} positions in the KV cache", n_past, cached_);
+  if (n_past < 0 || n_past > cached_[size_t(slot)])
+    input_error("forward: n_past {} is past the {} positions in the KV cache", n_past, cached_[size_t(slot)]);
   if (n_past + T > max_context())
     input_error("{} positions exceed the context of {} (--ctx)", n_past + T, max_context());
   for (int id : tokens)
@@ -109,18 +124,18 @@ void CpuRunner::forward(std::span<const int> tokens, int n_past, bool all_logits
     const int n = std::min(kMaxChunk, T - t0);
     const bool last_chunk = t0 + n == T;
     float* out = all_logits ? logits.data() + size_t(t0) * c.vocab_size : (last_chunk ? logits.data() : nullptr);
-    forward_chunk(tokens.subspan(size_t(t0), size_t(n)), n_past + t0, all_logits, out);
+    forward_chunk(slot, tokens.subspan(size_t(t0), size_t(n)), n_past + t0, all_logits, out);
   }
 }
 
-void CpuRunner::forward_chunk(std::span<const int> tokens, int n_past, bool all_logits, float* logits) {
+void CpuRunner::forward_chunk(int slot, std::span<const int> tokens, int n_past, bool all_logits, float* logits) {
   const ModelConfig& c = w_->config;
   const int T = int(tokens.size()), H = c.hidden_size;
   h_.resize(size_t(T) * H);
   for (int t = 0; t < T; ++t) dense_row_to_float(w_->embed, tokens[size_t(t)], h_.data() + size_t(t) * H);
   round(h_.data(), h_.size());
-  for (size_t l = 0; l < layers_.size(); ++l) run_layer(layers_[l], int(l), T, n_past);
-  cached_ = n_past + T;
+  for (size_t l = 0; l < layers_.size(); ++l) run_layer(layers_[l], int(l), caches_[size_t(slot)], T, n_past);
+  cached_[size_t(slot)] = n_past + T;
   if (!logits) return;
   // Only the rows whose logits are wanted go through the final norm and lm_head.
   const int first = all_logits ? 0 : T - 1, n = T - first;
@@ -132,7 +147,7 @@ void CpuRunner::forward_chunk(std::span<const int> tokens, int n_past, bool all_
   round(logits, size_t(n) * c.vocab_size);
 }
 
-void CpuRunner::run_layer(const CpuLayer& L, int layer, int T, int n_past) {
+void CpuRunner::run_layer(const CpuLayer& L, int layer, KvCache& cache, int T, int n_past) {
   const ModelConfig& c = w_->config;
   const int H = c.hidden_size, hd = c.head_dim, qw = c.num_heads * hd, kvw = c.num_kv_heads * hd;
   const size_t I = size_t(c.intermediate_size);
@@ -162,9 +177,9 @@ void CpuRunner::run_layer(const CpuLayer& L, int layer, int T, int n_past) {
     for (int h = 0; h < c.num_kv_heads; ++h) apply_rope(rope_, p, kt + size_t(h) * hd);
     round(qt, size_t(qw));
     round(kt, size_t(kvw));
-    cache_.store(layer, p, kt, v_.data() + size_t(t) * kvw);
+    cache.store(layer, p, kt, v_.data() + size_t(t) * kvw);
   }
-  attention(cache_, layer, shape_, q_.data(), T, n_past, attn_.data(), pool_);
+  attention(cache, layer, shape_, q_.data(), T, n_past, attn_.data(), pool_);
   round(attn_.data(), attn_.size());
   linear_.run(L.o, attn_.data(), T, proj_.data());
   round(proj_.data(), proj_.size());

@@ -42,6 +42,7 @@ struct CpuRunnerOptions {
   ActivationDType dtype = ActivationDType::Float32;
   std::optional<SimdLevel> simd;  // cap the SIMD level (tests, benchmarks); default: best available
   LmHeadFormat lm_head = LmHeadFormat::Float16;
+  int sequences = 1;  // KV-cache slots (ModelRunner::max_sequences), each of max_context positions
 };
 
 // Repacks the int4 weights and preallocates the KV cache. Throws Error(Input)

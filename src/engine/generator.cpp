@@ -1,10 +1,8 @@
 #include "src/engine/generator.h"
 
 #include <algorithm>
-#include <chrono>
 
 #include "src/common/error.h"
-#include "src/sampling/stop_matcher.h"
 
 namespace awq {
 namespace {
@@ -15,70 +13,89 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-GenerateResult generate(ModelRunner& runner, const Tokenizer& tokenizer, std::span<const int> prompt_ids,
-                        const GenerateOptions& options, const std::function<void(std::string_view)>& on_text) {
-  const int n_prompt = int(prompt_ids.size());
-  if (n_prompt == 0) input_error("the prompt is empty (0 tokens)");
+SequenceGeneration::SequenceGeneration(const Tokenizer& tokenizer, std::span<const int> prompt_ids,
+                                       const GenerateOptions& options, int max_context,
+                                       std::function<void(std::string_view)> on_text)
+    : options_(options),
+      on_text_(std::move(on_text)),
+      sampler_(options.sampling),
+      decoder_(tokenizer, options.skip_special_tokens),
+      stops_(options.stop),
+      history_(prompt_ids.begin(), prompt_ids.end()),
+      prompt_tokens_(int(prompt_ids.size())) {
+  if (prompt_tokens_ == 0) input_error("the prompt is empty (0 tokens)");
   if (options.max_new_tokens < 0) input_error("max_new_tokens is negative ({})", options.max_new_tokens);
-  if (n_prompt + options.max_new_tokens > runner.max_context())
-    input_error("prompt is {} tokens, + {} new tokens exceeds the context of {}", n_prompt, options.max_new_tokens,
-                runner.max_context());
+  if (prompt_tokens_ + options.max_new_tokens > max_context)
+    input_error("prompt is {} tokens, + {} new tokens exceeds the context of {}", prompt_tokens_,
+                options.max_new_tokens, max_context);
+  result_.prompt_tokens = prompt_tokens_;
+  result_.finish_reason = "length";
+  done_ = options.max_new_tokens == 0;
+}
 
-  GenerateResult r;
-  r.prompt_tokens = n_prompt;
-  r.finish_reason = "length";
-  auto emit = [&](const std::string& s) {
-    if (s.empty()) return;
-    r.text += s;
-    if (on_text) on_text(s);
-  };
-  if (options.max_new_tokens == 0) return r;
+void SequenceGeneration::start() { started_ = std::chrono::steady_clock::now(); }
 
-  // Plain greedy lets the backend pick the token (on the GPU only the id
-  // crosses to the host); anything else samples from the host logits.
-  const bool backend_picks = is_plain_greedy(options.sampling);
-  std::vector<float> logits;
-  int picked = -1;
-  auto step = [&](std::span<const int> tokens, int n_past) {
-    if (backend_picks) picked = runner.forward_greedy(tokens, n_past);
-    else runner.forward(tokens, n_past, false, logits);
-  };
-  auto t0 = std::chrono::steady_clock::now();
-  step(prompt_ids, 0);
-  r.timings.prefill_s = seconds_since(t0);
+void SequenceGeneration::emit(const std::string& text) {
+  if (text.empty()) return;
+  result_.text += text;
+  if (on_text_) on_text_(text);
+}
 
-  Sampler sampler(options.sampling);
-  StreamDecoder decoder(tokenizer, options.skip_special_tokens);
-  StopMatcher stops(options.stop);
-  std::vector<int> history(prompt_ids.begin(), prompt_ids.end());
-  int decode_steps = 0;
-  t0 = std::chrono::steady_clock::now();
-  for (;;) {
-    const int id = backend_picks ? picked : sampler.sample(logits, history);
-    history.push_back(id);
-    r.tokens.push_back(id);
-    if (std::find(options.eos_ids.begin(), options.eos_ids.end(), id) != options.eos_ids.end()) {
-      r.finish_reason = "stop";
-      break;
-    }
-    emit(stops.push(decoder.push(id)));
-    if (stops.stopped()) {
-      r.finish_reason = "stop";
-      break;
-    }
-    if (int(r.tokens.size()) == options.max_new_tokens) break;
-    step(std::span<const int>(&id, 1), int(history.size()) - 1);
-    ++decode_steps;
+void SequenceGeneration::accept(int argmax, std::span<const float> logits) {
+  if (done_) runtime_error("SequenceGeneration::accept after the sequence finished");
+  if (result_.tokens.empty()) {
+    result_.timings.prefill_s = seconds_since(started_);
+    decode_started_ = std::chrono::steady_clock::now();
   }
-  r.timings.decode_s = seconds_since(t0);
-  if (!stops.stopped()) {
-    emit(stops.push(decoder.flush()));
-    emit(stops.flush());
+  const int id = needs_logits() ? sampler_.sample(logits, history_) : argmax;
+  history_.push_back(id);
+  result_.tokens.push_back(id);
+  if (std::find(options_.eos_ids.begin(), options_.eos_ids.end(), id) != options_.eos_ids.end()) {
+    result_.finish_reason = "stop";
+    done_ = true;
+    return;
+  }
+  emit(stops_.push(decoder_.push(id)));
+  if (stops_.stopped()) {
+    result_.finish_reason = "stop";
+    done_ = true;
+    return;
+  }
+  if (int(result_.tokens.size()) == options_.max_new_tokens) done_ = true;
+}
+
+GenerateResult SequenceGeneration::finish() {
+  GenerateResult& r = result_;
+  if (!r.tokens.empty()) r.timings.decode_s = seconds_since(decode_started_);
+  if (!stops_.stopped()) {
+    emit(stops_.push(decoder_.flush()));
+    emit(stops_.flush());
   }
   r.completion_tokens = int(r.tokens.size());
-  if (r.timings.prefill_s > 0) r.timings.prefill_tokens_per_s = n_prompt / r.timings.prefill_s;
+  const int decode_steps = std::max(0, r.completion_tokens - 1);  // forward passes after the prefill
+  if (r.timings.prefill_s > 0) r.timings.prefill_tokens_per_s = prompt_tokens_ / r.timings.prefill_s;
   if (r.timings.decode_s > 0) r.timings.decode_tokens_per_s = decode_steps / r.timings.decode_s;
-  return r;
+  return std::move(r);
+}
+
+GenerateResult generate(ModelRunner& runner, const Tokenizer& tokenizer, std::span<const int> prompt_ids,
+                        const GenerateOptions& options, const std::function<void(std::string_view)>& on_text) {
+  SequenceGeneration g(tokenizer, prompt_ids, options, runner.max_context(), on_text);
+  if (g.done()) return g.finish();
+  // Plain greedy lets the backend pick the token (on the GPU only the id
+  // crosses to the host); anything else samples from the host logits.
+  std::vector<float> logits;
+  std::vector<float>* wanted = g.needs_logits() ? &logits : nullptr;
+  g.start();
+  // The id first: the span of logits is taken after the pass (re)sized them.
+  int id = runner.forward_slot(0, g.prompt(), 0, wanted);
+  g.accept(id, logits);
+  while (!g.done()) {
+    const int token = g.next_token();
+    id = runner.forward_slot(0, std::span<const int>(&token, 1), g.next_pos(), wanted);
+    g.accept(id, logits);
+  }
+  return g.finish();
 }
 
 }  // namespace awq

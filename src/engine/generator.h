@@ -11,6 +11,7 @@
 // on_text receives the completion as it becomes final (whole UTF-8
 // characters, never any part of a stop string); r.text is the concatenation.
 #pragma once
+#include <chrono>
 #include <functional>
 #include <span>
 #include <string>
@@ -19,6 +20,7 @@
 
 #include "src/engine/model_runner.h"
 #include "src/sampling/sampler.h"
+#include "src/sampling/stop_matcher.h"
 #include "src/tokenizer/tokenizer.h"
 
 namespace awq {
@@ -44,6 +46,52 @@ struct GenerateResult {
   int completion_tokens = 0;      // tokens.size()
   std::string finish_reason;      // "stop" (eos or stop string) or "length"
   GenerateTimings timings;
+};
+
+// One sequence being generated, step by step: what generate() runs, and what
+// a batch scheduler keeps per sequence while it decodes many together.
+//
+//   SequenceGeneration g(tok, prompt, opt, runner.max_context(), on_text);
+//   g.start();                                     // prefill timing begins
+//   id = runner.forward_slot(slot, g.prompt(), 0, g.needs_logits() ? &logits : nullptr);
+//   g.accept(id, logits);
+//   while (!g.done()) { step g.next_token() at g.next_pos(); g.accept(...); }
+//   GenerateResult r = g.finish();
+class SequenceGeneration {
+ public:
+  // Throws Error(Input) before any work when the prompt is empty or when
+  // prompt + max_new_tokens exceeds max_context.
+  SequenceGeneration(const Tokenizer& tokenizer, std::span<const int> prompt_ids, const GenerateOptions& options,
+                     int max_context, std::function<void(std::string_view)> on_text);
+
+  std::span<const int> prompt() const { return {history_.data(), size_t(prompt_tokens_)}; }
+  // False for plain greedy sampling: the backend's argmax is the token.
+  bool needs_logits() const { return !is_plain_greedy(options_.sampling); }
+  bool done() const { return done_; }
+  // The next step's input: the last sampled token and its position.
+  int next_token() const { return history_.back(); }
+  int next_pos() const { return int(history_.size()) - 1; }
+
+  void start();  // call just before the prompt's forward pass (timings)
+  // One forward pass's output for the last position: its argmax, and its
+  // logits when needs_logits(). Samples the token, streams its text and
+  // decides whether the sequence is done (eos, stop string, max_new_tokens).
+  void accept(int argmax, std::span<const float> logits);
+  GenerateResult finish();  // flushes held-back text; call once, when done()
+
+ private:
+  void emit(const std::string& text);
+
+  GenerateOptions options_;
+  std::function<void(std::string_view)> on_text_;
+  Sampler sampler_;
+  StreamDecoder decoder_;
+  StopMatcher stops_;
+  std::vector<int> history_;  // prompt + generated ids
+  int prompt_tokens_ = 0;
+  bool done_ = false;
+  GenerateResult result_;
+  std::chrono::steady_clock::time_point started_, decode_started_;
 };
 
 // Throws Error(Input) before any work when the prompt is empty or when

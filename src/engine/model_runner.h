@@ -1,14 +1,23 @@
 // The seam between generation and a backend (CPU reference or CUDA): run a
 // span of tokens through the model, appending to the backend's KV cache.
+// A runner may hold several sequences side by side (KV-cache slots), which
+// continuous batching decodes together (decode_rows).
 #pragma once
 #include <algorithm>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "src/common/error.h"
 #include "src/model/model_config.h"
 
 namespace awq {
+
+// One row of a multi-sequence decode step: `token` at position `pos` of the
+// sequence whose keys and values live in KV slot `slot`.
+struct DecodeRow {
+  int slot = 0, token = 0, pos = 0;
+};
 
 class ModelRunner {
  public:
@@ -31,8 +40,44 @@ class ModelRunner {
     return int(std::max_element(greedy_logits_.begin(), greedy_logits_.end()) - greedy_logits_.begin());
   }
 
+  // Sequences whose caches the runner holds side by side: slots
+  // 0 .. max_sequences() - 1, each of max_context() positions. forward() and
+  // forward_greedy() use slot 0.
+  virtual int max_sequences() const { return 1; }
+
+  // Runs tokens at [n_past, n_past + tokens.size()) of slot `slot` and
+  // returns the last token's argmax (first index on ties); its [vocab]
+  // logits go to *logits when that is non-null.
+  virtual int forward_slot(int slot, std::span<const int> tokens, int n_past, std::vector<float>* logits) {
+    check_slot(slot);
+    if (!logits) return forward_greedy(tokens, n_past);
+    forward(tokens, n_past, false, *logits);
+    return int(std::max_element(logits->begin(), logits->end()) - logits->begin());
+  }
+
+  // One token for each of several sequences in distinct slots, as one step:
+  // ids[i] = row i's argmax, and *logits = [rows][vocab] when non-null. The
+  // result equals forward_slot() row by row (up to the rounding of batched
+  // matrix products), which is what this default does.
+  virtual void decode_rows(std::span<const DecodeRow> rows, std::vector<int>& ids, std::vector<float>* logits) {
+    const size_t vocab = size_t(config().vocab_size);
+    ids.resize(rows.size());
+    if (logits) logits->resize(rows.size() * vocab);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      ids[i] = forward_slot(rows[i].slot, std::span<const int>(&rows[i].token, 1), rows[i].pos,
+                            logits ? &row_logits_ : nullptr);
+      if (logits) std::copy(row_logits_.begin(), row_logits_.end(), logits->begin() + i * vocab);
+    }
+  }
+
+ protected:
+  void check_slot(int slot) const {
+    if (slot < 0 || slot >= max_sequences())
+      input_error("sequence slot {} is outside the runner's {} slots", slot, max_sequences());
+  }
+
  private:
-  std::vector<float> greedy_logits_;
+  std::vector<float> greedy_logits_, row_logits_;
 };
 
 }  // namespace awq

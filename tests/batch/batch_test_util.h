@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "src/batch/ordered_writer.h"
 #include "src/engine/model_runner.h"
 
 namespace awq::test {
@@ -56,6 +57,12 @@ inline std::vector<nlohmann::json> parse_lines(const std::string& text) {
   }
   return out;
 }
+
+// Result lines collected in memory.
+struct MemorySink final : LineSink {
+  std::string text;
+  void write_line(std::string_view line) override { text += line; }
+};
 
 // Without weights: after a prompt, the most likely next token is script[k]
 // for the k-th generated token (cycling), or every token is equally likely

@@ -12,11 +12,6 @@ using namespace awq;
 
 namespace {
 
-struct MemorySink final : LineSink {
-  std::string text;
-  void write_line(std::string_view line) override { text += line; }
-};
-
 struct StopEverything {};  // like the Ctrl-C exception: not a std::exception
 
 BatchResult answer(const BatchRequest& r) {
@@ -32,7 +27,7 @@ BatchResult answer(const BatchRequest& r) {
 }
 
 struct Run {
-  MemorySink sink;
+  test::MemorySink sink;
   std::vector<BatchProgress> progress;
   std::vector<std::string> handled;
   BatchProgress final_progress;

@@ -100,6 +100,58 @@ TEST_CASE("attention matches float64 reference (prefill, decode split-KV, GQA, w
   }
 }
 
+TEST_CASE("attention rows mode: one query per sequence, each in its own cache slot", "[cuda][attention][sanitize]") {
+  cuda::select_device(0);
+  struct RowsCase { int heads, kv, dim, slots, max_ctx, splits, window; std::vector<int> slot, pos; };
+  const RowsCase cases[] = {
+      {32, 8, 128, 6, 600, 1, 0, {4, 0, 5, 2}, {0, 517, 33, 260}},
+      {32, 8, 128, 3, 2048, 8, 0, {2, 1}, {1500, 9}},
+      {9, 3, 64, 4, 300, 4, 100, {3, 1, 0}, {299, 150, 64}},
+      {8, 2, 256, 2, 128, 2, 0, {1, 0}, {100, 3}}};
+  for (const RowsCase& c : cases) {
+    const int rows = int(c.slot.size());
+    INFO("heads " << c.heads << "/" << c.kv << " dim " << c.dim << " rows " << rows << " splits " << c.splits);
+    const size_t slot_stride = size_t(c.kv) * c.max_ctx * c.dim;
+    const auto kc = test::random_f16(slot_stride * c.slots), vc = test::random_f16(slot_stride * c.slots);
+    const size_t qkv_row = size_t(c.heads + 2 * c.kv) * c.dim;
+    const auto qkv = test::random_f16(rows * qkv_row);
+    DeviceBuffer<uint16_t> dk{std::span<const uint16_t>(kc)}, dv{std::span<const uint16_t>(vc)},
+        dq{std::span<const uint16_t>(qkv)}, dout(size_t(rows) * c.heads * c.dim);
+    DeviceBuffer<int> dpos{std::span<const int>(c.pos)}, dslot{std::span<const int>(c.slot)};
+    DeviceBuffer<float> partial(cuda::attention_partial_floats(c.heads, c.dim, c.splits, rows));
+    test::poison(dout);
+    cuda::AttentionArgs a;
+    a.qkv = dq.get();
+    a.k_cache = dk.get();
+    a.v_cache = dv.get();
+    a.out = dout.get();
+    a.n_tokens = rows;
+    a.n_heads = c.heads;
+    a.n_kv = c.kv;
+    a.head_dim = c.dim;
+    a.max_ctx = c.max_ctx;
+    a.window = c.window;
+    a.partial = partial.get();
+    a.kv_splits = c.splits;
+    a.rows = {dpos.get(), dslot.get(), slot_stride};
+    cuda::attention(a, nullptr);
+    const auto out = test::to_float(dout.download());
+    const auto q = test::to_float(qkv), k = test::to_float(kc), v = test::to_float(vc);
+    std::vector<double> ref;
+    for (int r = 0; r < rows; ++r) {
+      const AttnCase one{c.heads, c.kv, c.dim, c.pos[r], 1, c.window, c.max_ctx, c.splits};
+      const auto at = [&](const std::vector<float>& x, size_t begin, size_t n) {
+        return std::vector<float>(x.begin() + begin, x.begin() + begin + n);
+      };
+      const auto row = reference_attention(one, at(q, r * qkv_row, qkv_row), at(k, c.slot[r] * slot_stride, slot_stride),
+                                           at(v, c.slot[r] * slot_stride, slot_stride));
+      ref.insert(ref.end(), row.begin(), row.end());
+    }
+    CHECK(test::count_nonfinite(out) == 0);
+    CHECK(test::rel_error(out, ref) < 3e-3);
+  }
+}
+
 TEST_CASE("rope_store_kv rotates q/k like rotate_half and fills the cache", "[cuda][rope]") {
   cuda::select_device(0);
   const int heads = 32, kv = 8, dim = 128, n = 5, n_past = 70000, max_ctx = 70010;
@@ -112,7 +164,7 @@ TEST_CASE("rope_store_kv rotates q/k like rotate_half and fills the cache", "[cu
   DeviceBuffer<int> dpos{std::span<const int>(pos)};
   test::poison(kc);
   test::poison(vc);
-  cuda::rope_store_kv(dqkv.get(), n, heads, kv, dim, dinv.get(), dpos.get(), kc.get(), vc.get(), max_ctx, nullptr);
+  cuda::rope_store_kv(dqkv.get(), n, heads, kv, dim, dinv.get(), dpos.get(), {}, kc.get(), vc.get(), max_ctx, nullptr);
   const auto got = test::to_float(dqkv.download()), kgot = test::to_float(kc.download()), vgot = test::to_float(vc.download());
   const auto x = test::to_float(qkv);
   std::vector<double> ref(x.size());

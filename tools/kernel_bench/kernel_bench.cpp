@@ -120,7 +120,7 @@ void run(int max_m_arg) {
                           {"mistral qkv 4096x6144", 4096, 6144}, {"mistral gate/up 4096x14336", 4096, 14336},
                           {"mistral gate+up 4096x28672", 4096, 28672}, {"mistral down 14336x4096", 14336, 4096},
                           {"llama2 gate/up 4096x11008", 4096, 11008}, {"llama2 down 11008x4096", 11008, 4096}};
-  const int ms[] = {1, 2, 4, 8, 16, 64, 256, 1024, 2048};
+  const int ms[] = {1, 2, 4, 8, 16, 32, 64, 256, 1024, 2048};
   const int group = 128;
   const int max_m = 2048;
   DeviceBuffer<uint16_t> x(size_t(max_m) * 14336), y(size_t(max_m) * 28672), wdq(size_t(14336) * 4096 * 2);

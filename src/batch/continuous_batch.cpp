@@ -1,0 +1,125 @@
+#include "src/batch/continuous_batch.h"
+
+#include <memory>
+#include <optional>
+
+#include "src/batch/request_generation.h"
+
+namespace awq {
+namespace {
+
+struct Sequence {
+  BatchRequest request;
+  SequenceGeneration generation;
+};
+
+class Scheduler {
+ public:
+  Scheduler(RequestQueue& queue, OrderedResultWriter& writer, ModelRunner& runner, const Tokenizer& tokenizer,
+            const RequestPreparer& prepare, const ProgressCallback& on_progress)
+      : queue_(queue), writer_(writer), runner_(runner), tokenizer_(tokenizer), prepare_(prepare),
+        on_progress_(on_progress), slots_(size_t(runner.max_sequences())) {
+    progress_.total = queue.remaining();
+  }
+
+  // Starts queued requests in the free slots; false when nothing is left to run.
+  bool fill_slots() {
+    for (size_t slot = 0; slot < slots_.size(); ++slot)
+      while (!slots_[slot] && !queue_exhausted_) start_next(int(slot));
+    for (const auto& s : slots_)
+      if (s) return true;
+    return false;
+  }
+
+  // One decode step of every running sequence.
+  void step() {
+    rows_.clear();
+    owners_.clear();
+    bool want_logits = false;
+    for (size_t slot = 0; slot < slots_.size(); ++slot) {
+      if (!slots_[slot]) continue;
+      const SequenceGeneration& g = slots_[slot]->generation;
+      rows_.push_back({int(slot), g.next_token(), g.next_pos()});
+      owners_.push_back(slot);
+      want_logits |= g.needs_logits();
+    }
+    runner_.decode_rows(rows_, ids_, want_logits ? &logits_ : nullptr);
+    const size_t vocab = size_t(runner_.config().vocab_size);
+    for (size_t i = 0; i < owners_.size(); ++i) {
+      std::unique_ptr<Sequence>& s = slots_[owners_[i]];
+      const std::span<const float> row =
+          want_logits ? std::span<const float>(logits_.data() + i * vocab, vocab) : std::span<const float>();
+      s->generation.accept(ids_[i], row);
+      if (s->generation.done()) finish(s);
+    }
+  }
+
+  const BatchProgress& progress() const { return progress_; }
+
+ private:
+  // Pops the next request and runs its prompt in `slot`; the slot stays free
+  // when the request fails or is already done after its first token.
+  void start_next(int slot) {
+    std::optional<BatchRequest> request = queue_.pop();
+    if (!request) {
+      queue_exhausted_ = true;
+      return;
+    }
+    if (!request->error.empty()) return submit(*request, error_result(request->id, request->error));
+    try {
+      PreparedRequest p = prepare_(*request);
+      auto s = std::make_unique<Sequence>(Sequence{
+          *request, SequenceGeneration(tokenizer_, p.prompt_ids, p.options, runner_.max_context(), nullptr)});
+      SequenceGeneration& g = s->generation;
+      if (!g.done()) {
+        g.start();
+        const int id = runner_.forward_slot(slot, g.prompt(), 0, g.needs_logits() ? &prompt_logits_ : nullptr);
+        g.accept(id, prompt_logits_);
+      }
+      if (g.done()) return finish(s);
+      slots_[size_t(slot)] = std::move(s);
+    } catch (...) {
+      submit(*request, result_of_current_exception(*request));
+    }
+  }
+
+  void finish(std::unique_ptr<Sequence>& s) {
+    BatchResult r = to_batch_result(s->generation.finish());
+    r.id = s->request.id;
+    submit(s->request, r);
+    s.reset();
+  }
+
+  void submit(const BatchRequest& request, const BatchResult& r) {
+    submit_result(request, r, writer_, progress_, on_progress_);
+  }
+
+  RequestQueue& queue_;
+  OrderedResultWriter& writer_;
+  ModelRunner& runner_;
+  const Tokenizer& tokenizer_;
+  const RequestPreparer& prepare_;
+  const ProgressCallback& on_progress_;
+  std::vector<std::unique_ptr<Sequence>> slots_;  // by KV slot; null = free
+  bool queue_exhausted_ = false;
+  BatchProgress progress_;
+  std::vector<DecodeRow> rows_;
+  std::vector<size_t> owners_;  // slot of each row
+  std::vector<int> ids_;
+  std::vector<float> logits_, prompt_logits_;
+};
+
+}  // namespace
+
+BatchProgress run_continuous(RequestQueue& queue, OrderedResultWriter& writer, ModelRunner& runner,
+                             const Tokenizer& tokenizer, const RequestPreparer& prepare,
+                             const std::function<void()>& poll, const ProgressCallback& on_progress) {
+  Scheduler scheduler(queue, writer, runner, tokenizer, prepare, on_progress);
+  while (scheduler.fill_slots()) {
+    if (poll) poll();
+    scheduler.step();
+  }
+  return scheduler.progress();
+}
+
+}  // namespace awq
