@@ -1,9 +1,10 @@
-// AWQ int4 x fp16 decode kernel ("GEMV", 1..16 tokens) on tensor cores.
+// AWQ int4 x fp16 decode kernel ("GEMV", 1..32 tokens) on tensor cores.
 //
 // Shapes: x [m][K] fp16, W [N][K] int4 in the mma-tile layout of
 // cuda/awq_pack.h, y [m][N] fp16. The weight tile is the mma A operand (rows =
 // output channels) and x^T the B operand (n = tokens), so 1..8 tokens cost one
-// n8 tile (T = 1) and 9..16 two (T = 2).
+// n8 tile (T = 1), 9..16 two (T = 2) and 17..32 four (T = 4: the rows of a
+// continuous-batching decode step, each weight fragment feeding 4 mmas).
 // Block = 4 warps on ONE 64-row tile; the block's K range (split-K over
 // grid.y) is dealt to the warps chunk by chunk (64 k each), so the 4 warps
 // stream adjacent 2 KiB pieces. Each warp runs its own cp.async pipeline
@@ -22,7 +23,7 @@
 // in split order: deterministic. (A thread-block-cluster reduction through
 // distributed shared memory measured slower on an H200: docs/PERF.md.)
 //
-// PRECOND: 1 <= m <= 16; K % 64 == 0; group_size % 32 == 0, K % group_size == 0;
+// PRECOND: 1 <= m <= 32; K % 64 == 0; group_size % 32 == 0, K % group_size == 0;
 //          out_padded % 64 == 0; 16-byte aligned pointers; counters zero on
 //          entry (left zero on exit).
 #include <cuda_fp16.h>
@@ -321,7 +322,7 @@ void launch_gemv(const GemvParams& base, const MatmulWorkspace& ws, int split_k,
 void awq_gemv_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t* y, const MatmulWorkspace& ws,
                      void* stream, int split_k) {
   if (m <= 0) return;
-  if (m > kGemvMaxTokens) throw_cuda_error(cudaErrorInvalidValue, "awq_gemv_matmul: m > 16", __FILE__, __LINE__);
+  if (m > kGemvMaxRows) throw_cuda_error(cudaErrorInvalidValue, "awq_gemv_matmul: m > 32", __FILE__, __LINE__);
   if (w.group_size % 32 != 0)
     throw_cuda_error(cudaErrorInvalidValue, "awq_gemv_matmul: group_size must be a multiple of 32", __FILE__, __LINE__);
   GemvParams p{w.qweight, w.scale_zero, reinterpret_cast<const __half*>(w.bias),
@@ -334,7 +335,8 @@ void awq_gemv_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t
   const auto s = static_cast<cudaStream_t>(stream);
   if (m == 1) launch_gemv<1, 1>(p, ws, split_k, s);
   else if (m <= 8) launch_gemv<1, 8>(p, ws, split_k, s);
-  else launch_gemv<2, 16>(p, ws, split_k, s);
+  else if (m <= 16) launch_gemv<2, 16>(p, ws, split_k, s);
+  else launch_gemv<4, 32>(p, ws, split_k, s);
 }
 
 }  // namespace awq::cuda

@@ -29,16 +29,22 @@ inline constexpr size_t kMatmulCounters = 1 << 16;
 
 // Tensor-core kernels with in-register dequantization (split_k = 0 picks the
 // split from the grid size; > 0 forces it, for tests):
-//  - awq_gemv_matmul: decode, 1 <= m <= kGemvMaxTokens (awq_gemv.cu);
+//  - awq_gemv_matmul: decode, 1 <= m <= kGemvMaxRows (awq_gemv.cu);
 //  - awq_gemm_matmul: any m, tiled 256 rows x 64 tokens (awq_matmul.cu);
-//  - awq_mma_matmul: the GEMV kernel for m <= kGemvMaxTokens, else the GEMM one.
+//  - awq_mma_matmul: the GEMV kernel for m <= kGemvMaxTokens, else the GEMM one;
+//  - awq_rows_matmul: a continuous-batching decode step of m sequences: the
+//    GEMV kernel on pieces of up to 32 rows (measured faster than the GEMM
+//    kernel up to m = 64 at least: awq-kernel-bench --batch-rows).
 inline constexpr int kGemvMaxTokens = 16;
+inline constexpr int kGemvMaxRows = 32;
 void awq_gemv_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t* y, const MatmulWorkspace& ws,
                      void* stream, int split_k = 0);
 void awq_gemm_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t* y, const MatmulWorkspace& ws,
                      void* stream, int split_k = 0);
 void awq_mma_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t* y, const MatmulWorkspace& ws,
                     void* stream, int split_k = 0);
+void awq_rows_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t* y, const MatmulWorkspace& ws,
+                     void* stream);
 
 // Dequantizes the packed weights into fp16 W[out][in] (row-major), for the
 // cuBLAS path at large m. `out` holds out_features * in_features halves.

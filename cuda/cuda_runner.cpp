@@ -35,6 +35,9 @@ static_assert(kLogitRows >= kMaxCudaSequences, "a decode step's logits fit the l
 // vs 251/264 us; every smaller shape favours cuBLAS from m 64, docs/PERF.md).
 constexpr size_t kMmaMinWeights = size_t(100) << 20;
 constexpr int kMmaMaxTokens = 256;
+// A decode step of up to this many sequences runs the GEMV kernel on 32-row
+// pieces (awq_rows_matmul, measured up to 64); more rows take the prefill rule.
+constexpr int kRowsGemvMaxTokens = 64;
 // Decode attention splits the context over about this many blocks per SM
 // (heads x splits); the kernel sizes the pieces from the current context.
 constexpr int kDecodeBlocksPerSm = 4;
@@ -48,12 +51,22 @@ struct LayerDevice {
 
 DeviceBuffer<float> upload_floats(const std::vector<float>& v) { return DeviceBuffer<float>(std::span<const float>(v)); }
 
-// What one pass through the layers works on: n tokens at consecutive
-// positions (from pos_) of the sequence in `slot`, or, in rows mode, n
-// sequences with one token each (positions and slots in row_pos_/row_slot_).
+// What one pass through the layers works on:
+//  - Sequence: n tokens at consecutive positions (from pos_) of the
+//    sequence in `slot`;
+//  - Rows: a decode step of n sequences, one token each;
+//  - Packed: the prompts of several sequences back to back (prefill).
+// Rows and Packed give each token's position and slot in row_pos_/row_slot_
+// and each sequence's tokens in segments_.
 struct Pass {
+  enum class Kind { Sequence, Rows, Packed } kind = Kind::Sequence;
   int n = 0, slot = 0;
-  bool rows = false;
+};
+
+// The tokens [start, start + len) of a Rows or Packed pass that belong to the
+// sequence in `slot`.
+struct Segment {
+  int slot = 0, start = 0, len = 0;
 };
 
 class CudaRunnerImpl final : public CudaRunner {
@@ -68,6 +81,7 @@ class CudaRunnerImpl final : public CudaRunner {
   void forward(std::span<const int> tokens, int n_past, bool all_logits, std::vector<float>& logits) override;
   int forward_greedy(std::span<const int> tokens, int n_past) override;
   int forward_slot(int slot, std::span<const int> tokens, int n_past, std::vector<float>* logits) override;
+  void prefill_slots(std::span<const SlotPrompt> prompts, std::vector<int>& ids, std::vector<float>* logits) override;
   void decode_rows(std::span<const DecodeRow> rows, std::vector<int>& ids, std::vector<float>* logits) override;
 
  private:
@@ -76,10 +90,14 @@ class CudaRunnerImpl final : public CudaRunner {
   // holds the normalized last hidden states.
   void run_layers(const Pass& p);
   void attention(const Pass& p, size_t layer);
-  // decode: a decode step of p.n sequences, where dequantizing for cuBLAS
-  // would cost more than the product.
+  // decode: the m rows are a decode step of m sequences (awq_rows_matmul).
   void linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, bool decode = false);
-  void lm_head(int row, int rows);  // logits_[0..rows) = lm_head(xn_[row..row+rows))
+  void lm_head(const uint16_t* x, int rows);  // logits_[0..rows) = lm_head(x[0..rows)), x [rows][hidden]
+  void lm_head(int row, int rows) { lm_head(xn_.get() + size_t(row) * w_->config.hidden_size, rows); }
+  // Uploads tokens and the per-token positions and slots of a Rows or Packed pass.
+  void upload_rows(const std::vector<int>& tokens, const std::vector<int>& pos, const std::vector<int>& slot);
+  // Packs prompts [first, last) into one pass, its last tokens' logits in logits_[0 .. last - first).
+  void prefill_packed(std::span<const SlotPrompt> prompts);
   void decode_step(int token, int n_past);  // one token of slot 0 through the captured graph, argmax in ids_[0]
   void prefill(int slot, std::span<const int> tokens, int n_past, bool all_logits, std::vector<float>* logits);
   size_t slot_stride() const { return size_t(w_->config.num_kv_heads) * max_ctx_ * w_->config.head_dim; }
@@ -99,7 +117,8 @@ class CudaRunnerImpl final : public CudaRunner {
   DeviceBuffer<uint16_t> xn_, qkv_, attn_, proj_, gate_up_, act_, dequant_;
   DeviceBuffer<unsigned> mm_counters_;
   DeviceBuffer<int> tokens_, pos_, ids_, row_pos_, row_slot_;
-  std::vector<DecodeRow> host_rows_;  // the rows of the current rows-mode pass
+  std::vector<Segment> segments_;  // of the current Rows or Packed pass
+  DeviceBuffer<uint16_t> last_rows_;  // the last hidden state of each packed prompt
   int kv_splits_ = 1;
   cudaGraphExec_t decode_graph_ = nullptr;
 };
@@ -133,7 +152,7 @@ size_t fixed_bytes(const ModelWeights& w, int kv_splits, int max_rows) {
   bytes += largest;  // dequantize scratch of the cuBLAS path
   bytes += cuda::kMatmulPartialFloats * 4 + cuda::kMatmulCounters * 4;
   bytes += cuda::attention_partial_floats(c.num_heads, c.head_dim, kv_splits) * 4;
-  bytes += size_t(max_rows) * 3 * sizeof(int);
+  bytes += size_t(std::max(kChunk, max_rows)) * 2 * sizeof(int) + size_t(max_rows) * (sizeof(int) + c.hidden_size * 2);
   return bytes + kReserveBytes;
 }
 
@@ -211,8 +230,9 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
   tokens_ = DeviceBuffer<int>(kChunk);
   pos_ = DeviceBuffer<int>(1);
   ids_ = DeviceBuffer<int>(size_t(slots_));
-  row_pos_ = DeviceBuffer<int>(size_t(slots_));
-  row_slot_ = DeviceBuffer<int>(size_t(slots_));
+  row_pos_ = DeviceBuffer<int>(size_t(std::max(kChunk, slots_)));
+  row_slot_ = DeviceBuffer<int>(size_t(std::max(kChunk, slots_)));
+  last_rows_ = DeviceBuffer<uint16_t>(size_t(slots_) * c.hidden_size);
   const char* family = o.kernels == CudaKernelFamily::Gemv ? "gemv" : o.kernels == CudaKernelFamily::Gemm ? "gemm" : "auto";
   describe_ = fmt::format("cuda:{} ({}) float16 {}", device_, name, family);
   log_info("cuda: {:.2f} GiB of weights, cache and buffers on {}; KV cache {} x {} positions ({:.2f} GiB)",
@@ -240,11 +260,13 @@ void CudaRunnerImpl::linear(const DeviceLinear& l, const uint16_t* x, int m, uin
     if (l.bias.size()) cuda::add_bias(y, l.bias.get(), m, l.out_features, stream_);
     return;
   }
+  if (decode && m <= kRowsGemvMaxTokens && opt_.kernels != CudaKernelFamily::Gemm)
+    return cuda::awq_rows_matmul(l.view, x, m, y, ws, stream_);
   switch (opt_.kernels) {
     case CudaKernelFamily::Gemm: cuda::awq_gemm_matmul(l.view, x, m, y, ws, stream_); return;
     case CudaKernelFamily::Gemv: cuda::awq_mma_matmul(l.view, x, m, y, ws, stream_); return;
     case CudaKernelFamily::Auto:
-      if (m <= cuda::kGemvMaxTokens || (decode && m <= kMmaMaxTokens) ||
+      if (m <= cuda::kGemvMaxTokens ||
           (m <= kMmaMaxTokens && size_t(l.out_features) * l.in_features >= kMmaMinWeights)) {
         cuda::awq_mma_matmul(l.view, x, m, y, ws, stream_);
       } else {
@@ -260,8 +282,8 @@ void CudaRunnerImpl::attention(const Pass& p, size_t li) {
   const ModelConfig& c = w_->config;
   cuda::AttentionArgs a;
   a.qkv = qkv_.get();
-  a.k_cache = k_cache_[li].get() + (p.rows ? 0 : size_t(p.slot) * slot_stride());
-  a.v_cache = v_cache_[li].get() + (p.rows ? 0 : size_t(p.slot) * slot_stride());
+  a.k_cache = k_cache_[li].get() + size_t(p.slot) * slot_stride();
+  a.v_cache = v_cache_[li].get() + size_t(p.slot) * slot_stride();
   a.out = attn_.get();
   a.pos0 = pos_.get();
   a.n_tokens = p.n;
@@ -272,23 +294,26 @@ void CudaRunnerImpl::attention(const Pass& p, size_t li) {
   a.window = c.sliding_window.value_or(0);
   a.partial = attn_partial_.get();
   a.kv_splits = kv_splits_;
-  if (!p.rows) return cuda::attention(a, stream_);
-  if (c.head_dim >= 64) {
+  if (p.kind == Pass::Kind::Sequence) return cuda::attention(a, stream_);
+  if (p.kind == Pass::Kind::Rows && c.head_dim >= 64) {
     // Rows fill the grid as split-KV pieces do; the scratch holds kv_splits_ pieces.
+    a.k_cache = k_cache_[li].get();
+    a.v_cache = v_cache_[li].get();
     a.kv_splits = std::max(1, kv_splits_ / p.n);
     a.rows = {row_pos_.get(), row_slot_.get(), slot_stride()};
     return cuda::attention(a, stream_);
   }
-  // Small heads (tiny test models): one single-sequence launch per row.
+  // Packed prompts, or rows with small heads (tiny test models): one
+  // single-sequence launch per segment.
   const size_t qkv_width = size_t(c.num_heads + 2 * c.num_kv_heads) * c.head_dim;
-  for (int r = 0; r < p.n; ++r) {
+  for (const Segment& seg : segments_) {
     cuda::AttentionArgs one = a;
-    one.qkv = qkv_.get() + r * qkv_width;
-    one.k_cache = k_cache_[li].get() + size_t(host_rows_[r].slot) * slot_stride();
-    one.v_cache = v_cache_[li].get() + size_t(host_rows_[r].slot) * slot_stride();
-    one.out = attn_.get() + size_t(r) * c.num_heads * c.head_dim;
-    one.pos0 = row_pos_.get() + r;
-    one.n_tokens = 1;
+    one.qkv = qkv_.get() + seg.start * qkv_width;
+    one.k_cache = k_cache_[li].get() + size_t(seg.slot) * slot_stride();
+    one.v_cache = v_cache_[li].get() + size_t(seg.slot) * slot_stride();
+    one.out = attn_.get() + size_t(seg.start) * c.num_heads * c.head_dim;
+    one.pos0 = row_pos_.get() + seg.start;
+    one.n_tokens = seg.len;
     cuda::attention(one, stream_);
   }
 }
@@ -297,42 +322,51 @@ void CudaRunnerImpl::run_layers(const Pass& p) {
   const ModelConfig& c = w_->config;
   const float eps = c.rms_norm_eps;
   const int n = p.n;
-  const cuda::KvRows rows = p.rows ? cuda::KvRows{row_pos_.get(), row_slot_.get(), slot_stride()} : cuda::KvRows{};
-  const size_t cache_offset = p.rows ? 0 : size_t(p.slot) * slot_stride();
+  const bool per_token = p.kind != Pass::Kind::Sequence, decode = p.kind == Pass::Kind::Rows;
+  const cuda::KvRows rows = per_token ? cuda::KvRows{row_pos_.get(), row_slot_.get(), slot_stride()} : cuda::KvRows{};
+  const size_t cache_offset = per_token ? 0 : size_t(p.slot) * slot_stride();
   cuda::embed_tokens(embed_.get(), tokens_.get(), n, c.hidden_size, resid_.get(), stream_);
   for (size_t li = 0; li < layers_.size(); ++li) {
     const LayerDevice& l = layers_[li];
     cuda::add_rmsnorm(resid_.get(), li == 0 ? nullptr : proj_.get(), l.input_norm.get(), xn_.get(), n, c.hidden_size,
                       eps, stream_);
-    linear(l.qkv, xn_.get(), n, qkv_.get(), p.rows);
+    linear(l.qkv, xn_.get(), n, qkv_.get(), decode);
     cuda::rope_store_kv(qkv_.get(), n, c.num_heads, c.num_kv_heads, c.head_dim, inv_freq_.get(), pos_.get(), rows,
                         k_cache_[li].get() + cache_offset, v_cache_[li].get() + cache_offset, max_ctx_, stream_);
     attention(p, li);
-    linear(l.o, attn_.get(), n, proj_.get(), p.rows);
+    linear(l.o, attn_.get(), n, proj_.get(), decode);
     cuda::add_rmsnorm(resid_.get(), proj_.get(), l.post_norm.get(), xn_.get(), n, c.hidden_size, eps, stream_);
-    linear(l.gate_up, xn_.get(), n, gate_up_.get(), p.rows);
+    linear(l.gate_up, xn_.get(), n, gate_up_.get(), decode);
     cuda::swiglu(gate_up_.get(), act_.get(), n, c.intermediate_size, stream_);
-    linear(l.down, act_.get(), n, proj_.get(), p.rows);
+    linear(l.down, act_.get(), n, proj_.get(), decode);
   }
   cuda::add_rmsnorm(resid_.get(), proj_.get(), final_norm_.get(), xn_.get(), n, c.hidden_size, eps, stream_);
 }
 
-void CudaRunnerImpl::lm_head(int row, int rows) {
+void CudaRunnerImpl::lm_head(const uint16_t* x, int rows) {
   const ModelConfig& c = w_->config;
   const uint16_t* head = c.tie_word_embeddings ? embed_.get() : lm_head_.get();
-  blas_->gemm_f32out(head, xn_.get() + size_t(row) * c.hidden_size, logits_.get(), rows, c.vocab_size, c.hidden_size);
+  blas_->gemm_f32out(head, x, logits_.get(), rows, c.vocab_size, c.hidden_size);
+}
+
+void CudaRunnerImpl::upload_rows(const std::vector<int>& tokens, const std::vector<int>& pos,
+                                 const std::vector<int>& slot) {
+  const size_t bytes = tokens.size() * sizeof(int);
+  AWQ_CUDA_CHECK(cudaMemcpyAsync(tokens_.get(), tokens.data(), bytes, cudaMemcpyHostToDevice, stream_));
+  AWQ_CUDA_CHECK(cudaMemcpyAsync(row_pos_.get(), pos.data(), bytes, cudaMemcpyHostToDevice, stream_));
+  AWQ_CUDA_CHECK(cudaMemcpyAsync(row_slot_.get(), slot.data(), bytes, cudaMemcpyHostToDevice, stream_));
 }
 
 void CudaRunnerImpl::decode_step(int token, int n_past) {
   AWQ_CUDA_CHECK(cudaMemcpyAsync(tokens_.get(), &token, sizeof(int), cudaMemcpyHostToDevice, stream_));
   AWQ_CUDA_CHECK(cudaMemcpyAsync(pos_.get(), &n_past, sizeof(int), cudaMemcpyHostToDevice, stream_));
   if (!decode_graph_) {
-    run_layers({1, 0, false});  // warm-up outside capture (kernel attributes, cuBLAS heuristics)
+    run_layers({Pass::Kind::Sequence, 1, 0});  // warm-up outside capture (kernel attributes, cuBLAS heuristics)
     lm_head(0, 1);
     cuda::argmax_rows(logits_.get(), 1, w_->config.vocab_size, ids_.get(), stream_);
     cudaGraph_t graph;
     AWQ_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-    run_layers({1, 0, false});
+    run_layers({Pass::Kind::Sequence, 1, 0});
     lm_head(0, 1);
     cuda::argmax_rows(logits_.get(), 1, w_->config.vocab_size, ids_.get(), stream_);
     AWQ_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
@@ -350,7 +384,7 @@ void CudaRunnerImpl::prefill(int slot, std::span<const int> tokens, int n_past, 
     const int len = std::min(kChunk, n - start), pos = n_past + start;
     AWQ_CUDA_CHECK(cudaMemcpyAsync(tokens_.get(), tokens.data() + start, len * sizeof(int), cudaMemcpyHostToDevice, stream_));
     AWQ_CUDA_CHECK(cudaMemcpyAsync(pos_.get(), &pos, sizeof(int), cudaMemcpyHostToDevice, stream_));
-    run_layers({len, slot, false});
+    run_layers({Pass::Kind::Sequence, len, slot});
     const bool last = start + len == n;
     if (all_logits) {
       for (int row = 0; row < len; row += kLogitRows) {
@@ -410,10 +444,67 @@ int CudaRunnerImpl::forward_slot(int slot, std::span<const int> tokens, int n_pa
   return id;
 }
 
+void CudaRunnerImpl::prefill_slots(std::span<const SlotPrompt> prompts, std::vector<int>& ids,
+                                   std::vector<float>* logits) {
+  const size_t vocab = size_t(w_->config.vocab_size);
+  if (prompts.size() > size_t(slots_)) input_error("prefill_slots: {} prompts for {} slots", prompts.size(), slots_);
+  for (const SlotPrompt& p : prompts) {
+    check_slot(p.slot);
+    check_span(p.tokens, p.n_past);
+    if (p.tokens.empty()) input_error("prefill_slots: an empty prompt");
+  }
+  ids.resize(prompts.size());
+  if (logits) logits->resize(prompts.size() * vocab);
+  std::vector<float> one;
+  for (size_t i = 0; i < prompts.size();) {
+    if (prompts[i].tokens.size() > size_t(kChunk)) {  // a long prompt takes passes of its own
+      ids[i] = forward_slot(prompts[i].slot, prompts[i].tokens, prompts[i].n_past, logits ? &one : nullptr);
+      if (logits) std::copy(one.begin(), one.end(), logits->begin() + i * vocab);
+      ++i;
+      continue;
+    }
+    // As many of the following prompts as fit in one pass.
+    size_t j = i, total = 0;
+    while (j < prompts.size() && total + prompts[j].tokens.size() <= size_t(kChunk)) total += prompts[j++].tokens.size();
+    prefill_packed(prompts.subspan(i, j - i));
+    AWQ_CUDA_CHECK(cudaMemcpyAsync(ids.data() + i, ids_.get(), (j - i) * sizeof(int), cudaMemcpyDeviceToHost, stream_));
+    if (logits)
+      AWQ_CUDA_CHECK(cudaMemcpyAsync(logits->data() + i * vocab, logits_.get(), (j - i) * vocab * 4,
+                                     cudaMemcpyDeviceToHost, stream_));
+    AWQ_CUDA_CHECK(cudaStreamSynchronize(stream_));  // logits_ and ids_ are reused by the next pass
+    i = j;
+  }
+}
+
+void CudaRunnerImpl::prefill_packed(std::span<const SlotPrompt> prompts) {
+  const ModelConfig& c = w_->config;
+  segments_.clear();
+  std::vector<int> tokens, pos, slot;
+  for (const SlotPrompt& p : prompts) {
+    segments_.push_back({p.slot, int(tokens.size()), int(p.tokens.size())});
+    for (size_t t = 0; t < p.tokens.size(); ++t) {
+      tokens.push_back(p.tokens[t]);
+      pos.push_back(p.n_past + int(t));
+      slot.push_back(p.slot);
+    }
+  }
+  upload_rows(tokens, pos, slot);
+  run_layers({Pass::Kind::Packed, int(tokens.size()), 0});
+  // Only each prompt's last position needs logits: gather those rows.
+  const size_t row_bytes = size_t(c.hidden_size) * 2;
+  for (size_t k = 0; k < segments_.size(); ++k)
+    AWQ_CUDA_CHECK(cudaMemcpyAsync(last_rows_.get() + k * c.hidden_size,
+                                   xn_.get() + size_t(segments_[k].start + segments_[k].len - 1) * c.hidden_size,
+                                   row_bytes, cudaMemcpyDeviceToDevice, stream_));
+  lm_head(last_rows_.get(), int(segments_.size()));
+  cuda::argmax_rows(logits_.get(), int(segments_.size()), c.vocab_size, ids_.get(), stream_);
+  AWQ_CUDA_CHECK(cudaStreamSynchronize(stream_));  // the host vectors above live on this frame
+}
+
 void CudaRunnerImpl::decode_rows(std::span<const DecodeRow> rows, std::vector<int>& ids, std::vector<float>* logits) {
   const int n = int(rows.size()), vocab = w_->config.vocab_size;
   if (n == 0 || n > slots_) input_error("decode_rows: {} rows for {} sequence slots", n, slots_);
-  host_rows_.assign(rows.begin(), rows.end());
+  segments_.clear();
   std::vector<int> tokens(rows.size()), pos(rows.size()), slot(rows.size());
   for (int i = 0; i < n; ++i) {
     check_slot(rows[i].slot);
@@ -421,11 +512,10 @@ void CudaRunnerImpl::decode_rows(std::span<const DecodeRow> rows, std::vector<in
     tokens[i] = rows[i].token;
     pos[i] = rows[i].pos;
     slot[i] = rows[i].slot;
+    segments_.push_back({rows[i].slot, i, 1});
   }
-  AWQ_CUDA_CHECK(cudaMemcpyAsync(tokens_.get(), tokens.data(), n * sizeof(int), cudaMemcpyHostToDevice, stream_));
-  AWQ_CUDA_CHECK(cudaMemcpyAsync(row_pos_.get(), pos.data(), n * sizeof(int), cudaMemcpyHostToDevice, stream_));
-  AWQ_CUDA_CHECK(cudaMemcpyAsync(row_slot_.get(), slot.data(), n * sizeof(int), cudaMemcpyHostToDevice, stream_));
-  run_layers({n, 0, true});
+  upload_rows(tokens, pos, slot);
+  run_layers({Pass::Kind::Rows, n, 0});
   lm_head(0, n);
   cuda::argmax_rows(logits_.get(), n, vocab, ids_.get(), stream_);
   ids.resize(size_t(n));

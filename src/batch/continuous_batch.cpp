@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "src/batch/request_generation.h"
+#include "src/common/error.h"
 
 namespace awq {
 namespace {
@@ -22,10 +23,19 @@ class Scheduler {
     progress_.total = queue.remaining();
   }
 
-  // Starts queued requests in the free slots; false when nothing is left to run.
+  // Starts queued requests in the free slots (their prompts in one
+  // prefill_slots call); false when nothing is left to run.
   bool fill_slots() {
-    for (size_t slot = 0; slot < slots_.size(); ++slot)
-      while (!slots_[slot] && !queue_exhausted_) start_next(int(slot));
+    for (;;) {
+      std::vector<int> starting;
+      for (size_t slot = 0; slot < slots_.size(); ++slot)
+        while (!slots_[slot] && !queue_exhausted_) {
+          admit(int(slot));
+          if (slots_[slot]) starting.push_back(int(slot));
+        }
+      if (starting.empty()) break;
+      prefill(starting);  // some may finish at once, freeing their slots again
+    }
     for (const auto& s : slots_)
       if (s) return true;
     return false;
@@ -57,9 +67,9 @@ class Scheduler {
   const BatchProgress& progress() const { return progress_; }
 
  private:
-  // Pops the next request and runs its prompt in `slot`; the slot stays free
-  // when the request fails or is already done after its first token.
-  void start_next(int slot) {
+  // Pops the next request into `slot`; the slot stays free when the request
+  // is malformed, fails to prepare or needs no tokens.
+  void admit(int slot) {
     std::optional<BatchRequest> request = queue_.pop();
     if (!request) {
       queue_exhausted_ = true;
@@ -70,16 +80,51 @@ class Scheduler {
       PreparedRequest p = prepare_(*request);
       auto s = std::make_unique<Sequence>(Sequence{
           *request, SequenceGeneration(tokenizer_, p.prompt_ids, p.options, runner_.max_context(), nullptr)});
-      SequenceGeneration& g = s->generation;
-      if (!g.done()) {
-        g.start();
-        const int id = runner_.forward_slot(slot, g.prompt(), 0, g.needs_logits() ? &prompt_logits_ : nullptr);
-        g.accept(id, prompt_logits_);
-      }
-      if (g.done()) return finish(s);
+      if (s->generation.done()) return finish(s);
       slots_[size_t(slot)] = std::move(s);
     } catch (...) {
       submit(*request, result_of_current_exception(*request));
+    }
+  }
+
+  // Runs the prompts of the sequences just admitted to `starting` and takes
+  // their first tokens. Should the joint call fail for another reason than
+  // the device, each prompt runs alone, so the failure stays with its request.
+  void prefill(const std::vector<int>& starting) {
+    std::vector<SlotPrompt> prompts;
+    bool want_logits = false;
+    for (int slot : starting) {
+      SequenceGeneration& g = slots_[size_t(slot)]->generation;
+      g.start();
+      prompts.push_back({slot, g.prompt(), 0});
+      want_logits |= g.needs_logits();
+    }
+    try {
+      runner_.prefill_slots(prompts, ids_, want_logits ? &logits_ : nullptr);
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::Device) throw;
+      for (int slot : starting) prefill_alone(slot);
+      return;
+    }
+    const size_t vocab = size_t(runner_.config().vocab_size);
+    for (size_t i = 0; i < starting.size(); ++i) {
+      std::unique_ptr<Sequence>& s = slots_[size_t(starting[i])];
+      s->generation.accept(ids_[i], want_logits ? std::span<const float>(logits_.data() + i * vocab, vocab)
+                                                : std::span<const float>());
+      if (s->generation.done()) finish(s);
+    }
+  }
+
+  void prefill_alone(int slot) {
+    std::unique_ptr<Sequence>& s = slots_[size_t(slot)];
+    try {
+      SequenceGeneration& g = s->generation;
+      const int id = runner_.forward_slot(slot, g.prompt(), 0, g.needs_logits() ? &logits_ : nullptr);
+      g.accept(id, logits_);
+      if (g.done()) finish(s);
+    } catch (...) {
+      submit(s->request, result_of_current_exception(s->request));
+      s.reset();
     }
   }
 
@@ -106,7 +151,7 @@ class Scheduler {
   std::vector<DecodeRow> rows_;
   std::vector<size_t> owners_;  // slot of each row
   std::vector<int> ids_;
-  std::vector<float> logits_, prompt_logits_;
+  std::vector<float> logits_;
 };
 
 }  // namespace

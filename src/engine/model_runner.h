@@ -19,6 +19,13 @@ struct DecodeRow {
   int slot = 0, token = 0, pos = 0;
 };
 
+// A prompt to run into KV slot `slot`, at positions [n_past, n_past + size).
+struct SlotPrompt {
+  int slot = 0;
+  std::span<const int> tokens;
+  int n_past = 0;
+};
+
 class ModelRunner {
  public:
   virtual ~ModelRunner() = default;
@@ -53,6 +60,19 @@ class ModelRunner {
     if (!logits) return forward_greedy(tokens, n_past);
     forward(tokens, n_past, false, *logits);
     return int(std::max_element(logits->begin(), logits->end()) - logits->begin());
+  }
+
+  // Several prompts into distinct slots: ids[i] = the argmax of prompt i's
+  // last token, *logits = [prompts][vocab] when non-null. The GPU packs them
+  // into shared passes; this default runs forward_slot() on each.
+  virtual void prefill_slots(std::span<const SlotPrompt> prompts, std::vector<int>& ids, std::vector<float>* logits) {
+    const size_t vocab = size_t(config().vocab_size);
+    ids.resize(prompts.size());
+    if (logits) logits->resize(prompts.size() * vocab);
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      ids[i] = forward_slot(prompts[i].slot, prompts[i].tokens, prompts[i].n_past, logits ? &row_logits_ : nullptr);
+      if (logits) std::copy(row_logits_.begin(), row_logits_.end(), logits->begin() + i * vocab);
+    }
   }
 
   // One token for each of several sequences in distinct slots, as one step:

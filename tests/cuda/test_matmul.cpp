@@ -32,7 +32,7 @@ struct Workspace {
   cuda::MatmulWorkspace view() { return {partial.get(), partial.size(), counters.get(), counters.size()}; }
 };
 
-enum class Kernel { Dispatch, Gemv, Gemm };
+enum class Kernel { Dispatch, Gemv, Gemm, Rows };
 
 std::vector<float> run_mma(const UploadedLinear& w, const std::vector<uint16_t>& x, int m, Workspace& ws,
                            int split = 0, Kernel kernel = Kernel::Dispatch) {
@@ -43,6 +43,7 @@ std::vector<float> run_mma(const UploadedLinear& w, const std::vector<uint16_t>&
     case Kernel::Dispatch: cuda::awq_mma_matmul(w.view, dx.get(), m, dy.get(), ws.view(), nullptr, split); break;
     case Kernel::Gemv: cuda::awq_gemv_matmul(w.view, dx.get(), m, dy.get(), ws.view(), nullptr, split); break;
     case Kernel::Gemm: cuda::awq_gemm_matmul(w.view, dx.get(), m, dy.get(), ws.view(), nullptr, split); break;
+    case Kernel::Rows: cuda::awq_rows_matmul(w.view, dx.get(), m, dy.get(), ws.view(), nullptr); break;
   }
   return test::to_float(dy.download());
 }
@@ -64,7 +65,7 @@ TEST_CASE("awq mma matmul matches float64 reference", "[cuda][matmul]") {
     const QuantLinear lin = test::random_quant_linear(s.in, s.out, s.group, s.out == 192);
     const UploadedLinear w(cuda::pack_mma(lin));
     const bool big = size_t(s.in) * s.out > (size_t(8) << 20);
-    for (int m : big ? std::vector<int>{1, 3, 8, 11} : std::vector<int>{1, 2, 7, 8, 13, 16, 31, 64, 77, 200}) {
+    for (int m : big ? std::vector<int>{1, 3, 8, 11, 27} : std::vector<int>{1, 2, 7, 8, 13, 16, 17, 31, 32, 64, 77, 200}) {
       const auto x = test::random_f16(size_t(m) * s.in);
       const auto ref = test::reference_linear(lin, test::to_float(x), m);
       INFO("shape " << s.in << "->" << s.out << " g" << s.group << " m=" << m);
@@ -76,6 +77,16 @@ TEST_CASE("awq mma matmul matches float64 reference", "[cuda][matmul]") {
         CHECK(test::count_nonfinite(y2) == 0);
         CHECK(test::rel_error(y2, ref) < 2e-3);
       }
+      if (m > 16 && m <= 32) {  // the GEMV kernel's 4-tile variant (continuous-batching rows)
+        const auto y3 = run_mma(w, x, m, ws, 0, Kernel::Gemv);
+        CHECK(test::count_nonfinite(y3) == 0);
+        CHECK(test::rel_error(y3, ref) < 2e-3);
+      }
+      if (m > 16) {  // a decode step of m sequences: GEMV pieces
+        const auto y4 = run_mma(w, x, m, ws, 0, Kernel::Rows);
+        CHECK(test::count_nonfinite(y4) == 0);
+        CHECK(test::rel_error(y4, ref) < 2e-3);
+      }
     }
   }
 }
@@ -85,7 +96,7 @@ TEST_CASE("awq mma matmul split-K is deterministic and split-independent", "[cud
   Workspace ws;
   const QuantLinear lin = test::random_quant_linear(4096, 1024, 128);
   const UploadedLinear w(cuda::pack_mma(lin));
-  for (int m : {1, 5}) {
+  for (int m : {1, 5, 29}) {
     const auto x = test::random_f16(size_t(m) * 4096);
     const auto ref = test::reference_linear(lin, test::to_float(x), m);
     const auto auto_split = run_mma(w, x, m, ws);

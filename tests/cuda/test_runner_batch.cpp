@@ -1,8 +1,9 @@
-// decode_rows: sequences in their own KV slots decoding together give what
-// each gives alone in a one-sequence runner, on a tiny model (small heads:
+// prefill_slots and decode_rows: sequences in their own KV slots, prefilled
+// in shared passes and decoding together, give what each gives alone in a
+// one-sequence runner, on a tiny model (small heads:
 // one attention launch per row) and on a Mistral-7B-shaped one (the rows-mode
-// attention kernel; GEMV at up to 16 rows, the GEMM kernel above). Rows come
-// and go between steps, as in continuous batching.
+// attention kernel; GEMV on 32-row pieces up to 64 rows). Rows come and go
+// between steps, as in continuous batching.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -33,12 +34,12 @@ void check_rows_match_single(std::shared_ptr<const ModelWeights> weights, int n_
   // Alone: slot 0 of a one-sequence runner, prefill then one token a step.
   CudaRunnerOptions opt;
   opt.max_context = 128;
-  std::vector<std::vector<float>> alone(static_cast<size_t>(n_seqs));
+  std::vector<std::vector<float>> alone(static_cast<size_t>(n_seqs)), alone_prompt(static_cast<size_t>(n_seqs));
   {
     auto single = make_cuda_runner(weights, opt);
     std::vector<float> logits;
     for (int s = 0; s < n_seqs; ++s) {
-      single->forward(prompts[s], 0, false, logits);
+      single->forward(prompts[s], 0, false, alone_prompt[s]);
       for (int k = 0; k < steps; ++k) {
         single->forward(std::span<const int>(&next[s][k], 1), int(prompts[s].size()) + k, false, logits);
         alone[s].insert(alone[s].end(), logits.begin(), logits.end());
@@ -49,11 +50,28 @@ void check_rows_match_single(std::shared_ptr<const ModelWeights> weights, int n_
   opt.sequences = n_seqs;
   auto batch = make_cuda_runner(weights, opt);
   REQUIRE(batch->max_sequences() == n_seqs);
+  // Sequence 0 through forward_slot, the others packed by prefill_slots.
   std::vector<float> logits;
-  for (int s = 0; s < n_seqs; ++s) batch->forward_slot(s, prompts[s], 0, &logits);
-  std::vector<int> done(size_t(n_seqs), 0), ids;
+  std::vector<int> ids;
   double worst = 0;
-  int max_rows = 0, mismatched_ids = 0;
+  int mismatched_ids = 0;
+  auto compare = [&](const std::vector<float>& got_rows, size_t i, const std::vector<float>& ref, int id) {
+    const std::vector<float> got(got_rows.begin() + i * vocab, got_rows.begin() + (i + 1) * vocab);
+    worst = std::max(worst, test::row_error(got, ref, 0, vocab));
+    mismatched_ids += id != int(std::max_element(got.begin(), got.end()) - got.begin());
+  };
+  const int id0 = batch->forward_slot(0, prompts[0], 0, &logits);
+  compare(logits, 0, alone_prompt[0], id0);
+  std::vector<SlotPrompt> packed;
+  for (int s = 1; s < n_seqs; ++s) packed.push_back({s, prompts[s], 0});
+  batch->prefill_slots(packed, ids, &logits);
+  for (int s = 1; s < n_seqs; ++s) compare(logits, size_t(s - 1), alone_prompt[s], ids[s - 1]);
+  INFO("prefill: max relative error " << worst);
+  CHECK(worst < 1e-2);
+  CHECK(mismatched_ids == 0);
+
+  std::vector<int> done(static_cast<size_t>(n_seqs), 0);
+  int max_rows = 0;
   for (int round = 0; *std::min_element(done.begin(), done.end()) < steps; ++round) {
     std::vector<DecodeRow> rows;
     std::vector<int> owner;
@@ -69,9 +87,7 @@ void check_rows_match_single(std::shared_ptr<const ModelWeights> weights, int n_
       const int s = owner[i];
       const std::vector<float> ref(alone[s].begin() + size_t(done[s]) * vocab,
                                    alone[s].begin() + size_t(done[s] + 1) * vocab);
-      const std::vector<float> got(logits.begin() + i * vocab, logits.begin() + (i + 1) * vocab);
-      worst = std::max(worst, test::row_error(got, ref, 0, vocab));
-      mismatched_ids += ids[i] != int(std::max_element(got.begin(), got.end()) - got.begin());
+      compare(logits, i, ref, ids[i]);
       ++done[s];
     }
   }
@@ -91,8 +107,9 @@ TEST_CASE("decode_rows matches each sequence decoded alone (Mistral-7B shapes)",
   const test::TempSynthModel model("mistral-7b", 2);
   INFO("synthetic seed " << model.seed);
   auto weights = std::make_shared<const ModelWeights>(load_model(model.dir));
-  check_rows_match_single(weights, 5, 4);   // GEMV rows, split-KV per row
-  check_rows_match_single(weights, 24, 3);  // the GEMM kernel at m > 16
+  check_rows_match_single(weights, 5, 4);   // GEMV rows (T = 1), split-KV per row
+  check_rows_match_single(weights, 24, 3);  // GEMV rows (T = 4)
+  check_rows_match_single(weights, 70, 2);  // 32-row pieces, then the prefill rule above 64 rows
 }
 
 }  // namespace awq

@@ -100,6 +100,74 @@ struct Device {
   std::vector<MmaWeightsView> views;
 };
 
+// Several copies of one shape's packed weights (so that L2 cannot serve
+// repeats), and fp16 dense copies for the cuBLAS baseline when dense > 0.
+Device upload_shape(const Shape& s, int group, int dense, double& q_bytes_out, int& copies_out) {
+  const MmaPackedHost packed = pack_mma(random_linear(s.k, s.n, group));
+  const size_t q_bytes = packed.qweight.size() * 4 + packed.scale_zero.size() * 4;
+  const int copies = int(std::clamp<size_t>(kRotateBytes / q_bytes + 1, 2, 24));
+  Device d;
+  for (int i = 0; i < copies; ++i) {
+    d.qweight.emplace_back(std::span<const uint32_t>(packed.qweight));
+    d.scale_zero.emplace_back(std::span<const uint32_t>(packed.scale_zero));
+    d.views.push_back({d.qweight.back().get(), d.scale_zero.back().get(), nullptr, s.k, s.n, packed.out_padded, group});
+  }
+  for (int i = 0; i < dense; ++i) {
+    d.dense.emplace_back(size_t(s.k) * s.n);
+    device_memset(d.dense.back().get(), 0x24, d.dense.back().bytes());
+  }
+  q_bytes_out = double(q_bytes);
+  copies_out = copies;
+  return d;
+}
+
+// Batched decode (continuous batching: 17..64 rows): the GEMM kernel at
+// several split-K counts against the GEMV kernel run on 16- and 32-row
+// pieces, and awq_rows_matmul (what a decode step of m sequences runs).
+void run_batch_rows() {
+  select_device(0);
+  cudaStream_t stream;
+  AWQ_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  DeviceBuffer<float> partial(kMatmulPartialFloats);
+  DeviceBuffer<unsigned> counters(kMatmulCounters);
+  device_memset(counters.get(), 0, counters.bytes());
+  const MatmulWorkspace ws{partial.get(), partial.size(), counters.get(), counters.size()};
+  const Shape shapes[] = {{"mistral q/o 4096x4096", 4096, 4096}, {"mistral qkv 4096x6144", 4096, 6144},
+                          {"mistral gate+up 4096x28672", 4096, 28672}, {"mistral down 14336x4096", 14336, 4096}};
+  const int splits[] = {0, 2, 4, 8, 16, 32};
+  DeviceBuffer<uint16_t> x(size_t(64) * 14336), y(size_t(64) * 28672);
+  device_memset(x.get(), 0x3c, x.bytes());
+  std::printf("%-28s %3s | gemm us by split-K (0 = auto):", "shape (KxN)", "M");
+  for (int sp : splits) std::printf(" %7d", sp);
+  std::printf(" | gemv x16 gemv x32 | rows us\n");
+  for (const Shape& s : shapes) {
+    double q_bytes = 0;
+    int copies = 0;
+    const Device d = upload_shape(s, 128, 0, q_bytes, copies);
+    const int launches = std::max(copies, 8);
+    for (int m : {24, 32, 48, 64}) {
+      std::printf("%-28s %3d |                              ", s.name, m);
+      for (int sp : splits)
+        std::printf(" %7.2f", time_graph(stream, launches, [&](int i) {
+                      awq_gemm_matmul(d.views[i % copies], x.get(), m, y.get(), ws, stream, sp);
+                    }));
+      auto gemv_pieces = [&](int rows) {
+        return time_graph(stream, launches, [&](int i) {
+          for (int r = 0; r < m; r += rows)
+            awq_gemv_matmul(d.views[i % copies], x.get() + size_t(r) * s.k, std::min(rows, m - r),
+                            y.get() + size_t(r) * s.n, ws, stream);
+        });
+      };
+      const double t_rows = time_graph(stream, launches, [&](int i) {
+        awq_rows_matmul(d.views[i % copies], x.get(), m, y.get(), ws, stream);
+      });
+      std::printf(" | %7.2f %7.2f | %7.2f\n", gemv_pieces(kGemvMaxTokens), gemv_pieces(kGemvMaxRows), t_rows);
+      std::fflush(stdout);
+    }
+  }
+  AWQ_CUDA_CHECK(cudaStreamDestroy(stream));
+}
+
 void run(int max_m_arg) {
   const std::string name = select_device(0);
   cudaStream_t stream;
@@ -174,8 +242,12 @@ void run(int max_m_arg) {
 }  // namespace awq::cuda
 
 // Usage: awq-kernel-bench [MAX_M]  (token counts up to MAX_M, default 2048;
-// 16 gives the decode rows only).
+// 16 gives the decode rows only), or awq-kernel-bench --batch-rows.
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--batch-rows") == 0) {
+    awq::cuda::run_batch_rows();
+    return 0;
+  }
   const int max_m = argc > 1 ? std::atoi(argv[1]) : 2048;
   if (max_m < 1) {
     std::fprintf(stderr, "usage: awq-kernel-bench [MAX_M]\n");
