@@ -178,9 +178,6 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
                  double(fixed + per_slot) / (1 << 30), double(mem.free_bytes) / (1 << 30), device_);
   // As many sequences as wanted and as fit (KV-cache slots of max_ctx_ positions).
   slots_ = int(std::min<size_t>(wanted, (mem.free_bytes - fixed) / per_slot));
-  if (slots_ < wanted)
-    log_warn("cuda: KV cache for {} of the {} sequences wanted fits ({:.2f} GiB free; a smaller --ctx fits more)",
-             slots_, wanted, double(mem.free_bytes) / (1 << 30));
   const size_t need = fixed + per_slot * slots_;
 
   AWQ_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));

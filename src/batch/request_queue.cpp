@@ -21,6 +21,11 @@ std::optional<BatchRequest> RequestQueue::pop() {
   return r;
 }
 
+std::vector<BatchRequest> RequestQueue::pending() const {
+  std::lock_guard lock(mutex_);
+  return std::vector<BatchRequest>(pending_.begin(), pending_.end());
+}
+
 size_t RequestQueue::remaining() const {
   std::lock_guard lock(mutex_);
   return pending_.size();

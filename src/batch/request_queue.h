@@ -19,6 +19,7 @@ class RequestQueue {
   RequestQueue(std::vector<BatchRequest> requests, const ResumeState& resume);
 
   std::optional<BatchRequest> pop();  // thread-safe; nullopt when empty
+  std::vector<BatchRequest> pending() const;  // a copy of what pop() will return, in order
   size_t remaining() const;
   size_t skipped() const { return skipped_; }    // already finished in the output file
   const std::vector<size_t>& order() const { return order_; }  // indexes to produce, ascending

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <system_error>
+#include <unordered_map>
 
 #include "src/batch/batch_input.h"
 #include "src/batch/batch_loop.h"
@@ -40,6 +41,41 @@ std::vector<int> request_prompt_ids(const Session& s, const BatchRequest& r, boo
   return encode_prompt(s, render_chat_prompt(s, r.prompt, system), true);
 }
 
+// Every pending request's prompt ids and settings, built before the runner
+// exists: without --ctx (or --fuse-max-seq-len) the KV cache is then sized
+// for the longest request, prompt + new tokens, instead of the model's whole
+// context, so that many more sequences fit beside each other on a GPU.
+struct PreparedBatch {
+  std::unordered_map<size_t, PreparedRequest> ready;  // by request index
+  std::unordered_map<size_t, std::string> failed;     // the error of a request that cannot be built
+  int longest = 0;
+};
+
+PreparedBatch prepare_batch(const std::vector<BatchRequest>& requests,
+                            const std::function<PreparedRequest(const BatchRequest&)>& build) {
+  PreparedBatch b;
+  for (const BatchRequest& r : requests) {
+    if (!r.error.empty()) continue;  // a malformed line: its result is its parse error
+    try {
+      PreparedRequest p = build(r);
+      b.longest = std::max(b.longest, int(p.prompt_ids.size()) + p.options.max_new_tokens);
+      b.ready.emplace(r.index, std::move(p));
+    } catch (const std::exception& e) {
+      b.failed.emplace(r.index, e.what());
+    }
+  }
+  return b;
+}
+
+// --ctx when the user gave none: the longest request, within the model's limit.
+ModelFlags size_context(ModelFlags flags, const PreparedBatch& batch, const ModelConfig& config) {
+  if (flags.ctx > 0 || flags.fuse_max_seq_len > 0 || batch.longest == 0) return flags;
+  flags.ctx = config.max_position_embeddings > 0 ? std::min(batch.longest, config.max_position_embeddings)
+                                                 : batch.longest;
+  log_info("batch: KV cache of {} positions per sequence, the longest request (--ctx sets it)", flags.ctx);
+  return flags;
+}
+
 void refuse_same_file(const std::string& input, const std::string& output) {
   std::error_code ec;
   if (input != "-" && output != "-" && std::filesystem::equivalent(input, output, ec))
@@ -64,14 +100,26 @@ int run_batch(const BatchCommand& cmd) {
     // Opened first, so that an unwritable -o fails before the model loads.
     const auto sink = to_stdout ? std::make_unique<FdLineSink>() : std::make_unique<FdLineSink>(cmd.output, true);
     OrderedResultWriter writer(*sink, queue.order());
-    Session s = open_session(cmd.model, cmd.chat_template_file);
+    Session s = load_session(cmd.model, cmd.chat_template_file);
     const bool templated = use_chat_template(s, cmd.chat_mode);
     if (!templated && !cmd.system.empty()) log_warn("--system is used only with the chat template (not with --raw)");
     GenerateOptions base = make_generate_options(s, cmd.sampling, cmd.max_new_tokens, cmd.stop);
     if (cmd.ignore_eos) base.eos_ids.clear();
-    const RequestPreparer prepare = [&](const BatchRequest& r) {
+    PreparedBatch batch = prepare_batch(queue.pending(), [&](const BatchRequest& r) {
       return PreparedRequest{request_prompt_ids(s, r, templated, cmd.system),
                              options_for_request(base, r.overrides, r.index)};
+    });
+    ModelFlags flags = size_context(cmd.model, batch, s.weights->config);
+    flags.parallel_cap = int(std::min<size_t>(queue.remaining(), size_t(1) << 20));
+    start_runner(s, flags);
+    if (cmd.model.parallel > s.runner->max_sequences())
+      log_warn("batch: --parallel {}: the KV caches of {} sequences fit; a smaller --ctx fits more",
+               cmd.model.parallel, s.runner->max_sequences());
+    const RequestPreparer prepare = [&](const BatchRequest& r) {
+      if (auto it = batch.failed.find(r.index); it != batch.failed.end()) input_error("{}", it->second);
+      auto node = batch.ready.extract(r.index);
+      if (node.empty()) runtime_error("batch: request {} was not prepared", r.index);
+      return std::move(node.mapped());
     };
     const RequestHandler handle = [&](const BatchRequest& r) {
       check_interrupt();

@@ -19,6 +19,7 @@ struct ModelFlags {
   int ctx = 0;                    // KV-cache positions; 0: model's maximum (capped)
   std::string lm_head = "float16";  // CPU lm_head weights: float16 (as stored, exact) | int8 (fast, approximate)
   int parallel = 1;               // sequences generated together (batch --parallel); 0: auto per device
+  int parallel_cap = 0;           // with parallel 0: at most this many (batch: its request count); 0: no cap
 };
 
 struct SamplingFlags {

@@ -36,6 +36,10 @@ struct Session {
 // cpu run on the CPU backend; cuda and cuda:N need a build with CUDA
 // (Error(Device) otherwise). chat_template_file: --chat-template, or empty.
 Session open_session(const ModelFlags& flags, const std::string& chat_template_file);
+// open_session in two steps, for a command that needs the tokenizer before
+// it sizes the runner (batch): everything but the runner, then the runner.
+Session load_session(const ModelFlags& flags, const std::string& chat_template_file);
+void start_runner(Session& s, const ModelFlags& flags);
 
 // Whether the runner is the CUDA backend (always false in a build without CUDA).
 bool runs_on_gpu(const ModelRunner& runner);

@@ -223,3 +223,38 @@ TEST_CASE("awqrun batch: 1,000 prompts run to the end, and a kill + rerun gives 
   for (size_t i = 0; i < a.size(); ++i) same += a[i]["text"] == b[i]["text"];
   CHECK(same == a.size());
 }
+
+TEST_CASE("awqrun batch --parallel: continuous batching gives the one-at-a-time file", "[batch][cli]") {
+  const fs::path tiny = fs::path(AWQRUN_SOURCE_DIR) / "tests/data/engine/llama_gqa2";
+  TempDir dir;
+  std::string input;
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 40; ++i) {
+    input += "{\"id\": " + std::to_string(i) + ", \"prompt\": \"item " + std::to_string(i * 131) + "\"" +
+             (i % 3 == 0 ? ", \"temperature\": 0.9" : "") + ", \"max_new_tokens\": " + std::to_string(2 + i % 9) + "}\n";
+    ids.push_back(std::to_string(i));
+  }
+  input += "{\"id\": 41, \"prompt\": \"" + std::string(2000, 'z') + "\"}\n";  // longer than the model's context
+  ids.push_back("41");
+  write_file(dir / "requests.jsonl", input);
+  write_file(dir / "stdin", "");
+  auto run_with = [&](const std::string& parallel, const std::string& out) {
+    const std::vector<std::string> args = {"batch", "-m", tiny.string(), "-t", "1", "-i", (dir / "requests.jsonl").string(),
+                                           "-o", (dir / out).string(), "--seed", "5", "--ignore-eos",
+                                           "--parallel", parallel};
+    return wait_exit(spawn_awqrun(args, dir / "stdin", dir / "stdout", dir / "stderr"));
+  };
+  CHECK(run_with("1", "one.jsonl") == 5);  // request 41 fails
+  CHECK(run_with("7", "seven.jsonl") == 5);
+  const std::string one = read_file(dir / "one.jsonl"), seven = read_file(dir / "seven.jsonl");
+  check_results(one, ids);
+  check_results(seven, ids);
+  const auto a = parse_lines(one), b = parse_lines(seven);
+  for (size_t i = 0; i < a.size(); ++i) {
+    INFO(a[i].dump() << "\n" << b[i].dump());
+    CHECK(a[i].value("text", "") == b[i].value("text", ""));
+    CHECK(a[i].value("error", "") == b[i].value("error", ""));
+    if (i < 40) CHECK(b[i]["completion_tokens"] == 2 + int(i + 1) % 9);  // --ignore-eos: every token asked for
+  }
+  CHECK(a[40].value("error", "").find("exceeds the context") != std::string::npos);
+}

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <string>
 
 #include "cuda/cuda_runner.h"
 #include "tests/cuda/runner_test_util.h"
@@ -18,6 +19,20 @@ namespace {
 std::filesystem::path tiny_model_dir() {
   const char* env = std::getenv("AWQRUN_SOURCE_DIR");  // scripts/device_test runs from another checkout
   return std::filesystem::path(env ? env : AWQRUN_SOURCE_DIR) / "tests" / "data" / "engine" / "llama_gqa2";
+}
+
+// The batched and the lone runs take different kernels (packed prefill:
+// dequantize + cuBLAS at ~1500 rows; decode: GEMV at m = rows vs m = 1), so
+// rows differ by fp16 rounding, amplified by the peaked attention of random
+// weights: single rows reach ~1.5% (H200, with and without programmatic
+// dependent launch). A wrong row (stale token or position, another
+// sequence's cache) is off by 4-30%. So: the typical row within 5e-3 and
+// none beyond 3e-2, as in test_runner_long.
+void check_errors(std::vector<double> errors, const std::string& what) {
+  std::sort(errors.begin(), errors.end());
+  INFO(what << ": median relative error " << errors[errors.size() / 2] << ", max " << errors.back());
+  CHECK(errors[errors.size() / 2] < 5e-3);
+  CHECK(errors.back() < 3e-2);
 }
 
 void check_rows_match_single(std::shared_ptr<const ModelWeights> weights, int n_seqs, int steps) {
@@ -53,11 +68,11 @@ void check_rows_match_single(std::shared_ptr<const ModelWeights> weights, int n_
   // Sequence 0 through forward_slot, the others packed by prefill_slots.
   std::vector<float> logits;
   std::vector<int> ids;
-  double worst = 0;
+  std::vector<double> errors;
   int mismatched_ids = 0;
   auto compare = [&](const std::vector<float>& got_rows, size_t i, const std::vector<float>& ref, int id) {
     const std::vector<float> got(got_rows.begin() + i * vocab, got_rows.begin() + (i + 1) * vocab);
-    worst = std::max(worst, test::row_error(got, ref, 0, vocab));
+    errors.push_back(test::row_error(got, ref, 0, vocab));
     mismatched_ids += id != int(std::max_element(got.begin(), got.end()) - got.begin());
   };
   const int id0 = batch->forward_slot(0, prompts[0], 0, &logits);
@@ -66,9 +81,9 @@ void check_rows_match_single(std::shared_ptr<const ModelWeights> weights, int n_
   for (int s = 1; s < n_seqs; ++s) packed.push_back({s, prompts[s], 0});
   batch->prefill_slots(packed, ids, &logits);
   for (int s = 1; s < n_seqs; ++s) compare(logits, size_t(s - 1), alone_prompt[s], ids[s - 1]);
-  INFO("prefill: max relative error " << worst);
-  CHECK(worst < 1e-2);
+  check_errors(errors, "prefill of " + std::to_string(n_seqs) + " prompts");
   CHECK(mismatched_ids == 0);
+  errors.clear();
 
   std::vector<int> done(static_cast<size_t>(n_seqs), 0);
   int max_rows = 0;
@@ -91,8 +106,7 @@ void check_rows_match_single(std::shared_ptr<const ModelWeights> weights, int n_
       ++done[s];
     }
   }
-  INFO(n_seqs << " sequences, up to " << max_rows << " rows a step: max relative error " << worst);
-  CHECK(worst < 1e-2);
+  check_errors(errors, std::to_string(n_seqs) + " sequences, up to " + std::to_string(max_rows) + " rows a step");
   CHECK(mismatched_ids == 0);
 }
 

@@ -102,7 +102,7 @@ struct Device {
 
 // Several copies of one shape's packed weights (so that L2 cannot serve
 // repeats), and fp16 dense copies for the cuBLAS baseline when dense > 0.
-Device upload_shape(const Shape& s, int group, int dense, double& q_bytes_out, int& copies_out) {
+Device upload_shape(const Shape& s, int group, int dense, int& copies_out) {
   const MmaPackedHost packed = pack_mma(random_linear(s.k, s.n, group));
   const size_t q_bytes = packed.qweight.size() * 4 + packed.scale_zero.size() * 4;
   const int copies = int(std::clamp<size_t>(kRotateBytes / q_bytes + 1, 2, 24));
@@ -116,7 +116,6 @@ Device upload_shape(const Shape& s, int group, int dense, double& q_bytes_out, i
     d.dense.emplace_back(size_t(s.k) * s.n);
     device_memset(d.dense.back().get(), 0x24, d.dense.back().bytes());
   }
-  q_bytes_out = double(q_bytes);
   copies_out = copies;
   return d;
 }
@@ -141,9 +140,8 @@ void run_batch_rows() {
   for (int sp : splits) std::printf(" %7d", sp);
   std::printf(" | gemv x16 gemv x32 | rows us\n");
   for (const Shape& s : shapes) {
-    double q_bytes = 0;
     int copies = 0;
-    const Device d = upload_shape(s, 128, 0, q_bytes, copies);
+    const Device d = upload_shape(s, 128, 0, copies);
     const int launches = std::max(copies, 8);
     for (int m : {24, 32, 48, 64}) {
       std::printf("%-28s %3d |                              ", s.name, m);
@@ -197,20 +195,9 @@ void run(int max_m_arg) {
   std::printf("%-28s %5s | %9s %8s %6s %7s | %9s %7s | %9s %7s | %s\n", "shape (KxN)", "M", "awq us", "GB/s", "%bw",
               "TFLOP/s", "dq+cb us", "TFLOP/s", "fp16cb us", "TFLOP/s", "best awq path");
   for (const Shape& s : shapes) {
-    const MmaPackedHost packed = pack_mma(random_linear(s.k, s.n, group));
-    const size_t q_bytes = packed.qweight.size() * 4 + packed.scale_zero.size() * 4;
-    const int copies = int(std::clamp<size_t>(kRotateBytes / q_bytes + 1, 2, 24));
     const int dense_copies = int(std::clamp<size_t>(kRotateBytes / (size_t(s.k) * s.n * 2) + 1, 2, 8));
-    Device d;
-    for (int i = 0; i < copies; ++i) {
-      d.qweight.emplace_back(std::span<const uint32_t>(packed.qweight));
-      d.scale_zero.emplace_back(std::span<const uint32_t>(packed.scale_zero));
-      d.views.push_back({d.qweight.back().get(), d.scale_zero.back().get(), nullptr, s.k, s.n, packed.out_padded, group});
-    }
-    for (int i = 0; i < dense_copies; ++i) {
-      d.dense.emplace_back(size_t(s.k) * s.n);
-      device_memset(d.dense.back().get(), 0x24, d.dense.back().bytes());
-    }
+    int copies = 0;
+    const Device d = upload_shape(s, group, dense_copies, copies);
     // AWQ bytes as stored on disk: int4 weights, fp16 scales, int4 zeros.
     const double awq_bytes = double(s.k) * s.n / 2 + double(s.k) / group * s.n * 2.5;
     for (int m : ms) {
