@@ -130,7 +130,7 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv) {
   add_template_flags(*batch, b.system, b.chat_template_file);
   b.model.parallel = 0;
   batch->add_option("--parallel", b.model.parallel,
-                    "Requests generated together (continuous batching); 0: 1 on the CPU, up to 256 on a GPU "
+                    "Requests generated together (continuous batching); 0: 4 on the CPU, up to 256 on a GPU "
                     "(as many KV caches of --ctx positions as fit)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

@@ -25,13 +25,19 @@ int context_positions(const ModelFlags& f) {
   return f.ctx > 0 ? f.ctx : f.fuse_max_seq_len;
 }
 
+// --parallel 0 on the CPU: 4 rows share each weight read (the int4 kernels
+// take up to 4 tokens at once); SmolLM2, 2 threads, 16 requests: 23 tok/s
+// one at a time, 40 at 4, 38 at 8 (docs/PERF.md).
+constexpr int kAutoCpuSequences = 4;
+
 std::unique_ptr<ModelRunner> make_cpu(std::shared_ptr<const ModelWeights> weights, const ModelFlags& f) {
   CpuRunnerOptions opt;
   opt.threads = f.threads;
   opt.max_context = context_positions(f);
   opt.dtype = f.dtype.empty() ? ActivationDType::Float32 : parse_activation_dtype(f.dtype);
   opt.lm_head = parse_lm_head_format(f.lm_head);
-  opt.sequences = f.parallel > 0 ? f.parallel : 1;
+  opt.sequences = f.parallel > 0 ? f.parallel : kAutoCpuSequences;
+  if (f.parallel == 0 && f.parallel_cap > 0) opt.sequences = std::min(opt.sequences, f.parallel_cap);
   return make_cpu_runner(std::move(weights), opt);
 }
 

@@ -37,11 +37,20 @@ class CpuRunner final : public ModelRunner {
     run(0, tokens, n_past, all_logits, logits);
   }
   int forward_slot(int slot, std::span<const int> tokens, int n_past, std::vector<float>* logits) override;
+  void decode_rows(std::span<const DecodeRow> rows, std::vector<int>& ids, std::vector<float>* logits) override;
 
  private:
+  // Where the T tokens of a pass go: consecutive positions from n_past of one
+  // slot's cache, or (rows non-empty) token t at rows[t].pos of rows[t].slot.
+  struct Placement {
+    int slot = 0, n_past = 0;
+    std::span<const DecodeRow> rows;
+  };
   void run(int slot, std::span<const int> tokens, int n_past, bool all_logits, std::vector<float>& logits);
   void forward_chunk(int slot, std::span<const int> tokens, int n_past, bool all_logits, float* logits);
-  void run_layer(const CpuLayer& L, int layer, KvCache& cache, int T, int n_past);
+  void embed(std::span<const int> tokens);
+  void logits_of(int first, int n, float* logits);  // final norm + lm_head of rows [first, first + n) of h_
+  void run_layer(const CpuLayer& L, int layer, int T, const Placement& at);
   void round(float* x, size_t n) const { round_activations(dtype_, x, n); }
 
   std::shared_ptr<const ModelWeights> w_;
@@ -128,17 +137,55 @@ void CpuRunner::run(int slot, std::span<const int> tokens, int n_past, bool all_
   }
 }
 
-void CpuRunner::forward_chunk(int slot, std::span<const int> tokens, int n_past, bool all_logits, float* logits) {
-  const ModelConfig& c = w_->config;
-  const int T = int(tokens.size()), H = c.hidden_size;
-  h_.resize(size_t(T) * H);
-  for (int t = 0; t < T; ++t) dense_row_to_float(w_->embed, tokens[size_t(t)], h_.data() + size_t(t) * H);
+void CpuRunner::embed(std::span<const int> tokens) {
+  const int H = w_->config.hidden_size;
+  h_.resize(tokens.size() * H);
+  for (size_t t = 0; t < tokens.size(); ++t) dense_row_to_float(w_->embed, tokens[t], h_.data() + t * H);
   round(h_.data(), h_.size());
-  for (size_t l = 0; l < layers_.size(); ++l) run_layer(layers_[l], int(l), caches_[size_t(slot)], T, n_past);
+}
+
+void CpuRunner::forward_chunk(int slot, std::span<const int> tokens, int n_past, bool all_logits, float* logits) {
+  const int T = int(tokens.size());
+  embed(tokens);
+  for (size_t l = 0; l < layers_.size(); ++l) run_layer(layers_[l], int(l), T, {slot, n_past, {}});
   cached_[size_t(slot)] = n_past + T;
-  if (!logits) return;
   // Only the rows whose logits are wanted go through the final norm and lm_head.
-  const int first = all_logits ? 0 : T - 1, n = T - first;
+  if (logits) logits_of(all_logits ? 0 : T - 1, all_logits ? T : 1, logits);
+}
+
+void CpuRunner::decode_rows(std::span<const DecodeRow> rows, std::vector<int>& ids, std::vector<float>* logits) {
+  const ModelConfig& c = w_->config;
+  const size_t vocab = size_t(c.vocab_size);
+  for (const DecodeRow& r : rows) {
+    check_slot(r.slot);
+    if (r.pos < 0 || r.pos > cached_[size_t(r.slot)] || r.pos >= max_context())
+      input_error("decode_rows: position {} of slot {} (cached {}, context {})", r.pos, r.slot,
+                  cached_[size_t(r.slot)], max_context());
+    if (r.token < 0 || r.token >= c.vocab_size) input_error("token id {} is outside the vocabulary", r.token);
+  }
+  ids.resize(rows.size());
+  std::vector<float>& out = logits ? *logits : slot_logits_;
+  out.resize(rows.size() * vocab);
+  // The rows share every matrix product (the weights are read once for all);
+  // attention and the caches stay per row.
+  for (size_t r0 = 0; r0 < rows.size(); r0 += kMaxChunk) {
+    const std::span<const DecodeRow> part = rows.subspan(r0, std::min<size_t>(kMaxChunk, rows.size() - r0));
+    std::vector<int> tokens;
+    for (const DecodeRow& r : part) tokens.push_back(r.token);
+    embed(tokens);
+    for (size_t l = 0; l < layers_.size(); ++l) run_layer(layers_[l], int(l), int(part.size()), {0, 0, part});
+    for (const DecodeRow& r : part) cached_[size_t(r.slot)] = r.pos + 1;
+    logits_of(0, int(part.size()), out.data() + r0 * vocab);
+  }
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const float* row = out.data() + i * vocab;
+    ids[i] = int(std::max_element(row, row + vocab) - row);
+  }
+}
+
+void CpuRunner::logits_of(int first, int n, float* logits) {
+  const ModelConfig& c = w_->config;
+  const int H = c.hidden_size;
   xn_.resize(size_t(n) * H);
   for (int t = 0; t < n; ++t)
     rms_norm(h_.data() + size_t(first + t) * H, w_->final_norm.data(), H, c.rms_norm_eps, dtype_,
@@ -147,7 +194,7 @@ void CpuRunner::forward_chunk(int slot, std::span<const int> tokens, int n_past,
   round(logits, size_t(n) * c.vocab_size);
 }
 
-void CpuRunner::run_layer(const CpuLayer& L, int layer, KvCache& cache, int T, int n_past) {
+void CpuRunner::run_layer(const CpuLayer& L, int layer, int T, const Placement& at) {
   const ModelConfig& c = w_->config;
   const int H = c.hidden_size, hd = c.head_dim, qw = c.num_heads * hd, kvw = c.num_kv_heads * hd;
   const size_t I = size_t(c.intermediate_size);
@@ -167,7 +214,8 @@ void CpuRunner::run_layer(const CpuLayer& L, int layer, KvCache& cache, int T, i
   linear_.run(L.v, xn_.data(), T, v_.data());
   round(v_.data(), v_.size());
   for (int t = 0; t < T; ++t) {
-    const int p = n_past + t;
+    const int p = at.rows.empty() ? at.n_past + t : at.rows[size_t(t)].pos;
+    KvCache& cache = caches_[size_t(at.rows.empty() ? at.slot : at.rows[size_t(t)].slot)];
     float* qt = q_.data() + size_t(t) * qw;
     float* kt = k_.data() + size_t(t) * kvw;
     // The linear output is rounded before RoPE and the rotated value again after.
@@ -179,7 +227,13 @@ void CpuRunner::run_layer(const CpuLayer& L, int layer, KvCache& cache, int T, i
     round(kt, size_t(kvw));
     cache.store(layer, p, kt, v_.data() + size_t(t) * kvw);
   }
-  attention(cache, layer, shape_, q_.data(), T, n_past, attn_.data(), pool_);
+  if (at.rows.empty()) {
+    attention(caches_[size_t(at.slot)], layer, shape_, q_.data(), T, at.n_past, attn_.data(), pool_);
+  } else {
+    for (int t = 0; t < T; ++t)
+      attention(caches_[size_t(at.rows[size_t(t)].slot)], layer, shape_, q_.data() + size_t(t) * qw, 1,
+                at.rows[size_t(t)].pos, attn_.data() + size_t(t) * qw, pool_);
+  }
   round(attn_.data(), attn_.size());
   linear_.run(L.o, attn_.data(), T, proj_.data());
   round(proj_.data(), proj_.size());

@@ -124,3 +124,38 @@ TEST_CASE("rewinding the KV cache gives the logits of a fresh run", "[engine][ru
   CHECK_THROWS_WITH(runner->forward(std::vector<int>(30, 1), 4, false, scratch), Catch::Contains("context of 32"));
   CHECK_THROWS_WITH(runner->forward(std::vector<int>{300}, 0, false, scratch), Catch::Contains("outside the vocabulary"));
 }
+
+TEST_CASE("decode_rows: sequences in their own slots step together as each steps alone", "[engine][runner][slots]") {
+  // mistral_swa: the sliding window, so each row's visible range is its own.
+  auto weights = std::make_shared<const ModelWeights>(load_model(test::engine_data_dir() / "mistral_swa"));
+  CpuRunnerOptions opt;
+  opt.threads = 2;
+  opt.max_context = 48;
+  opt.sequences = 3;
+  auto batch = make_cpu_runner(weights, opt);
+  opt.sequences = 1;
+  auto alone = make_cpu_runner(weights, opt);
+  REQUIRE(batch->max_sequences() == 3);
+  const std::vector<std::vector<int>> prompts{{5, 9, 11, 40, 77, 3, 8, 120, 9, 10, 250, 31, 7, 7, 2, 1, 90, 91, 92, 93},
+                                              {17, 18},
+                                              {60, 61, 62, 63, 64, 65, 66}};
+  const size_t vocab = size_t(weights->config.vocab_size);
+  std::vector<float> got, want;
+  std::vector<int> ids, prefill_ids;
+  std::vector<SlotPrompt> packed;
+  for (int s = 0; s < 3; ++s) packed.push_back({s, prompts[size_t(s)], 0});
+  batch->prefill_slots(packed, prefill_ids, &got);
+  std::vector<DecodeRow> rows;
+  for (int s = 0; s < 3; ++s) rows.push_back({s, 100 + s, int(prompts[size_t(s)].size())});
+  batch->decode_rows(rows, ids, &got);
+  for (int s = 0; s < 3; ++s) {
+    alone->forward(prompts[size_t(s)], 0, false, want);
+    CHECK(prefill_ids[size_t(s)] == int(std::max_element(want.begin(), want.end()) - want.begin()));
+    alone->forward(std::vector<int>{100 + s}, int(prompts[size_t(s)].size()), false, want);
+    for (size_t i = 0; i < vocab; ++i) REQUIRE(got[size_t(s) * vocab + i] == Approx(want[i]).margin(1e-5));
+    CHECK(ids[size_t(s)] == int(std::max_element(want.begin(), want.end()) - want.begin()));
+  }
+  // A row past its slot's cached positions, or a slot that does not exist, is refused.
+  CHECK_THROWS_WITH(batch->decode_rows(std::vector<DecodeRow>{{1, 5, 10}}, ids, nullptr), Catch::Contains("position 10"));
+  CHECK_THROWS_WITH(batch->decode_rows(std::vector<DecodeRow>{{3, 5, 0}}, ids, nullptr), Catch::Contains("slot 3"));
+}
