@@ -48,6 +48,31 @@ std::vector<double> reference_attention(const AttnCase& c, const std::vector<flo
   return out;
 }
 
+struct AttnBuffers {
+  const DeviceBuffer<uint16_t>&q, &k, &v;
+  DeviceBuffer<uint16_t>& out;
+  DeviceBuffer<float>& partial;
+};
+
+// Launch arguments for n_tokens queries; positions (pos0 or rows) are the caller's.
+cuda::AttentionArgs attention_args(const AttnBuffers& b, int n_tokens, int heads, int kv, int dim, int max_ctx,
+                                   int window, int splits) {
+  cuda::AttentionArgs a;
+  a.qkv = b.q.get();
+  a.k_cache = b.k.get();
+  a.v_cache = b.v.get();
+  a.out = b.out.get();
+  a.partial = b.partial.get();
+  a.n_tokens = n_tokens;
+  a.n_heads = heads;
+  a.n_kv = kv;
+  a.head_dim = dim;
+  a.max_ctx = max_ctx;
+  a.window = window;
+  a.kv_splits = splits;
+  return a;
+}
+
 }  // namespace
 
 TEST_CASE("attention matches float64 reference (prefill, decode split-KV, GQA, window)", "[cuda][attention][sanitize]") {
@@ -78,20 +103,9 @@ TEST_CASE("attention matches float64 reference (prefill, decode split-KV, GQA, w
     DeviceBuffer<int> dpos{std::span<const int>(pos)};
     DeviceBuffer<float> partial(cuda::attention_partial_floats(c.heads, c.dim, c.splits));
     test::poison(dout);
-    cuda::AttentionArgs a;
-    a.qkv = dq.get();
-    a.k_cache = dk.get();
-    a.v_cache = dv.get();
-    a.out = dout.get();
+    cuda::AttentionArgs a =
+        attention_args({dq, dk, dv, dout, partial}, c.n_tokens, c.heads, c.kv, c.dim, c.max_ctx, c.window, c.splits);
     a.pos0 = dpos.get();
-    a.n_tokens = c.n_tokens;
-    a.n_heads = c.heads;
-    a.n_kv = c.kv;
-    a.head_dim = c.dim;
-    a.max_ctx = c.max_ctx;
-    a.window = c.window;
-    a.partial = partial.get();
-    a.kv_splits = c.splits;
     cuda::attention(a, nullptr);
     const auto out = test::to_float(dout.download());
     const auto ref = reference_attention(c, test::to_float(qkv), test::to_float(kc), test::to_float(vc));
@@ -120,19 +134,8 @@ TEST_CASE("attention rows mode: one query per sequence, each in its own cache sl
     DeviceBuffer<int> dpos{std::span<const int>(c.pos)}, dslot{std::span<const int>(c.slot)};
     DeviceBuffer<float> partial(cuda::attention_partial_floats(c.heads, c.dim, c.splits, rows));
     test::poison(dout);
-    cuda::AttentionArgs a;
-    a.qkv = dq.get();
-    a.k_cache = dk.get();
-    a.v_cache = dv.get();
-    a.out = dout.get();
-    a.n_tokens = rows;
-    a.n_heads = c.heads;
-    a.n_kv = c.kv;
-    a.head_dim = c.dim;
-    a.max_ctx = c.max_ctx;
-    a.window = c.window;
-    a.partial = partial.get();
-    a.kv_splits = c.splits;
+    cuda::AttentionArgs a =
+        attention_args({dq, dk, dv, dout, partial}, rows, c.heads, c.kv, c.dim, c.max_ctx, c.window, c.splits);
     a.rows = {dpos.get(), dslot.get(), slot_stride};
     cuda::attention(a, nullptr);
     const auto out = test::to_float(dout.download());
