@@ -39,13 +39,16 @@ inline constexpr int kDirectMaxTokens = 4;
 struct KernelTable {
   SimdLevel level;
   // y[t][r] = sum_i x[t][i] * W[r][i] for r in [r0, r1), T <= kDirectMaxTokens.
-  // xsum[t * groups + g] is the sum of x[t] over group g (shared by all rows).
+  // xsum[t * groups + g] is the sum of x[t] over group g (shared by all rows;
+  // the AVX2 and scalar kernels use it, the AVX-512 one multiplies with
+  // (q - z) * s instead). Any x works; a 64-byte aligned one is faster.
   void (*int4_rows)(const Int4Matrix& w, int r0, int r1, const float* x, int T, const float* xsum, float* y,
                     int ldy);
   // out[n][i] = (q - z) * s of rows [r0, r0 + n).
   void (*int4_dequant)(const Int4Matrix& w, int r0, int n, float* out);
-  // The same two for an fp16 matrix [rows][K].
-  void (*f16_rows)(const uint16_t* w, int K, int r0, int r1, const float* x, int T, float* y, int ldy);
+  // The same two for an fp16 matrix w [rows][K] (the kernels prefetch ahead
+  // within its rows).
+  void (*f16_rows)(const uint16_t* w, int rows, int K, int r0, int r1, const float* x, int T, float* y, int ldy);
   void (*f16_to_float)(const uint16_t* in, int n, float* out);
   // y[t][r0 + r] = dot(w[r], x[t]) for r < R (R <= 4), t < T; w is [R][K].
   void (*float_tile)(const float* w, int R, int K, const float* x, int T, float* y, int ldy, int r0);

@@ -41,10 +41,12 @@ class LinearRunner {
   void run_direct(const CpuLinear& lin, const float* x, int T, float* y);
   void run_tiled(const CpuLinear& lin, const float* x, int T, float* y);
   void run_int8(const CpuLinear& lin, const float* x, int T, float* y);
+  const float* aligned_x(const float* x, size_t n);
 
   const KernelTable& k_;
   ThreadPool& pool_;
   std::vector<float> xsum_;
+  std::vector<float> x_aligned_;  // x copied to a 64-byte boundary for the direct kernels
   Int8Activations xq_;  // x quantized for the int8 kernel
   std::vector<std::vector<float>> scratch_;  // per thread: dequantized rows
 };

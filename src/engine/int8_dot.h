@@ -8,6 +8,7 @@
 // int32; only the scaled sum over blocks is fp32.
 #pragma once
 #include "src/engine/int8_matrix.h"
+#include "src/engine/kernel_common.h"
 
 namespace awq {
 
@@ -35,10 +36,15 @@ inline void int8_rows_each(const Int8Matrix& w, int r0, int r1, const Int8Activa
                            Dot dot) {
   const int nb = w.blocks();
   const size_t row_len = size_t(nb) * kInt8Block;
-  for (int r = r0; r < r1; ++r)
+  for (int r = r0; r < r1; ++r) {
+    // The row kPrefetchRows ahead (see kernel_common.h), a cache line at a time.
+    const size_t ahead = size_t(r) + prefetch_distance(w.rows, r, 1);
+    for (size_t i = 0; i < row_len; i += 64) __builtin_prefetch(w.q.data() + ahead * row_len + i);
+    __builtin_prefetch(w.scales.data() + ahead * nb);
     for (int t = 0; t < x.rows; ++t)
       y[size_t(t) * ldy + r] = dot(w.q.data() + size_t(r) * row_len, w.scales.data() + size_t(r) * nb,
                                    x.q.data() + size_t(t) * row_len, x.scales.data() + size_t(t) * nb, nb);
+  }
 }
 
 }  // namespace awq

@@ -43,7 +43,7 @@ void int4_dequant(const Int4Matrix& w, int r0, int n, float* out) {
   }
 }
 
-void f16_rows(const uint16_t* w, int K, int r0, int r1, const float* x, int T, float* y, int ldy) {
+void f16_rows(const uint16_t* w, int, int K, int r0, int r1, const float* x, int T, float* y, int ldy) {
   for (int r = r0; r < r1; ++r) {
     const uint16_t* row = w + size_t(r) * K;
     for (int t = 0; t < T; ++t) {

@@ -29,8 +29,13 @@ QuantLinear random_quant(std::mt19937& rng, int in, int out, int group, bool bia
 TEST_CASE("int4 linear matches a float64 loop on every SIMD level", "[engine][kernels]") {
   std::mt19937 rng(11);
   struct Shape { int in, out, group; bool bias; };
+  // Group sizes 32/64/96/128; row counts that are not multiples of the
+  // kernels' 2- and 4-row passes; 3, 9 and 24 groups (the AVX2 scale loop
+  // takes 8 at a time) and 128 (more than the 64 whose scales are converted
+  // at once).
   for (const Shape s : {Shape{64, 24, 32, false}, Shape{256, 72, 128, true}, Shape{576, 40, 64, false},
-                        Shape{96, 16, 96, true}}) {
+                        Shape{96, 16, 96, true}, Shape{192, 5, 64, false}, Shape{1536, 22, 64, false},
+                        Shape{640, 7, 128, true}, Shape{4096, 13, 32, false}}) {
     const QuantLinear q = random_quant(rng, s.in, s.out, s.group, s.bias);
     Linear lin;
     lin.in_features = s.in;
@@ -72,7 +77,7 @@ TEST_CASE("fp16 dense linear matches a float64 loop on every SIMD level", "[engi
     lin.out_features = N;
     lin.dense = DenseMatrix{N, K, DType::F16, reinterpret_cast<const uint8_t*>(w.data())};
     const CpuLinear cl = prepare_linear(lin);
-    for (int T : {1, 4, 7}) {
+    for (int T : {1, 2, 3, 4, 7}) {
       const auto x = test::random_floats(rng, size_t(T) * K);
       std::vector<double> ref(size_t(T) * N);
       for (int t = 0; t < T; ++t)
@@ -89,6 +94,55 @@ TEST_CASE("fp16 dense linear matches a float64 loop on every SIMD level", "[engi
         INFO("K " << K << " T " << T << " " << simd_level_name(level));
         CHECK(test::rel_error(y, ref) < 1e-5);
       }
+    }
+  }
+}
+
+// The decode kernels as the thread pool calls them: any row range (here not
+// a multiple of their 2- and 4-row passes, and not starting at 0), an x that
+// is not 64-byte aligned (LinearRunner aligns it, the kernels must not need
+// it), rows outside the range left alone.
+TEST_CASE("decode kernels take any row range and an unaligned x", "[engine][kernels]") {
+  std::mt19937 rng(14);
+  const int in = 320, out = 23, group = 64, ng = in / group, r0 = 1, r1 = 22;
+  const QuantLinear q = random_quant(rng, in, out, group, false);
+  const Int4Matrix w = repack_int4(q);
+  std::vector<uint16_t> f16(size_t(out) * in);
+  for (auto& v : f16) v = float_to_fp16(test::random_floats(rng, 1)[0]);
+  for (int T = 1; T <= kDirectMaxTokens; ++T) {
+    const auto xbuf = test::random_floats(rng, size_t(T) * in + 1);
+    const float* x = xbuf.data() + 1;
+    std::vector<float> xsum(size_t(T) * ng, 0.f);
+    for (int t = 0; t < T; ++t)
+      for (int i = 0; i < in; ++i) xsum[size_t(t) * ng + i / group] += x[size_t(t) * in + i];
+    std::vector<double> ref4, ref16;
+    for (int t = 0; t < T; ++t)
+      for (int o = r0; o < r1; ++o) {
+        double a4 = 0, a16 = 0;
+        for (int i = 0; i < in; ++i) {
+          a4 += double(x[size_t(t) * in + i]) * q.weight(o, i);
+          a16 += double(x[size_t(t) * in + i]) * fp16_to_float(f16[size_t(o) * in + i]);
+        }
+        ref4.push_back(a4);
+        ref16.push_back(a16);
+      }
+    for (SimdLevel level : test::available_simd_levels()) {
+      const KernelTable& k = kernel_table(level);
+      std::vector<float> y4(size_t(T) * out, NAN), y16(size_t(T) * out, NAN);
+      k.int4_rows(w, r0, r1, x, T, xsum.data(), y4.data(), out);
+      k.f16_rows(f16.data(), out, in, r0, r1, x, T, y16.data(), out);
+      std::vector<float> got4, got16;
+      bool outside_untouched = true;
+      for (int t = 0; t < T; ++t)
+        for (int o = 0; o < out; ++o) {
+          const size_t at = size_t(t) * out + o;
+          if (o >= r0 && o < r1) got4.push_back(y4[at]), got16.push_back(y16[at]);
+          else outside_untouched = outside_untouched && std::isnan(y4[at]) && std::isnan(y16[at]);
+        }
+      INFO("T " << T << " " << simd_level_name(level));
+      CHECK(test::rel_error(got4, ref4) < 1e-5);
+      CHECK(test::rel_error(got16, ref16) < 1e-5);
+      CHECK(outside_untouched);
     }
   }
 }
