@@ -49,6 +49,44 @@ CpuLinear prepare_linear(const Linear& lin) {
   return c;
 }
 
+LinearGroup prepare_group(std::span<const Linear* const> parts) {
+  LinearGroup g;
+  bool stackable = true;
+  for (const Linear* p : parts) {
+    g.widths.push_back(p->out_features);
+    stackable = stackable && p->quant && p->in_features == parts[0]->in_features &&
+                p->quant->group_size == parts[0]->quant->group_size;
+  }
+  if (!stackable || parts.size() < 2) {
+    for (const Linear* p : parts) g.mats.push_back(prepare_linear(*p));
+    return g;
+  }
+  CpuLinear c;
+  c.in = parts[0]->in_features;
+  Int4Matrix m;
+  for (const Linear* p : parts) {
+    const Int4Matrix part = repack_int4(*p->quant);
+    m.cols = part.cols;
+    m.group_size = part.group_size;
+    m.rows += part.rows;
+    m.q.insert(m.q.end(), part.q.begin(), part.q.end());
+    m.scales.insert(m.scales.end(), part.scales.begin(), part.scales.end());
+    m.zeros.insert(m.zeros.end(), part.zeros.begin(), part.zeros.end());
+    c.out += part.rows;
+  }
+  bool any_bias = false;
+  for (const Linear* p : parts) any_bias = any_bias || !p->quant->bias.empty();
+  if (any_bias)
+    for (const Linear* p : parts) {
+      const std::vector<float>& b = p->quant->bias;
+      if (b.empty()) c.bias.insert(c.bias.end(), size_t(p->out_features), 0.f);
+      else c.bias.insert(c.bias.end(), b.begin(), b.end());
+    }
+  c.int4 = std::move(m);
+  g.mats.push_back(std::move(c));
+  return g;
+}
+
 CpuLinear prepare_dense(const DenseMatrix& m) {
   CpuLinear c;
   c.in = m.cols;
@@ -109,6 +147,23 @@ void LinearRunner::run(const CpuLinear& lin, const float* x, int T, float* y) {
   if (!lin.bias.empty())
     for (int t = 0; t < T; ++t)
       for (int o = 0; o < lin.out; ++o) y[size_t(t) * lin.out + o] += lin.bias[o];
+}
+
+void LinearRunner::run(const LinearGroup& group, const float* x, int T, std::span<float* const> outs) {
+  if (!group.stacked()) {
+    for (size_t p = 0; p < group.mats.size(); ++p) run(group.mats[p], x, T, outs[p]);
+    return;
+  }
+  const CpuLinear& m = group.mats[0];
+  stacked_out_.resize(size_t(T) * m.out);
+  run(m, x, T, stacked_out_.data());
+  for (int t = 0; t < T; ++t) {
+    const float* src = stacked_out_.data() + size_t(t) * m.out;
+    for (size_t p = 0; p < group.widths.size(); ++p) {
+      std::memcpy(outs[p] + size_t(t) * group.widths[p], src, size_t(group.widths[p]) * sizeof(float));
+      src += group.widths[p];
+    }
+  }
 }
 
 // x itself when it is 64-byte aligned, else a copy that is. The activations

@@ -19,7 +19,8 @@ constexpr int kMaxChunk = 256;
 
 struct CpuLayer {
   const LayerWeights* w;
-  CpuLinear q, k, v, o, gate, up, down;
+  LinearGroup qkv, gate_up;  // stacked when int4 (one pool job each)
+  CpuLinear o, down;
 };
 
 class CpuRunner final : public ModelRunner {
@@ -95,9 +96,11 @@ CpuRunner::CpuRunner(std::shared_ptr<const ModelWeights> weights, const CpuRunne
   if (c.num_kv_heads <= 0 || c.num_heads % c.num_kv_heads != 0)
     input_error("num_attention_heads {} is not a multiple of num_key_value_heads {}", c.num_heads, c.num_kv_heads);
   shape_ = {c.num_heads, c.num_kv_heads, c.head_dim, c.sliding_window};
-  for (const LayerWeights& lw : w_->layers)
-    layers_.push_back({&lw, prepare_linear(lw.q), prepare_linear(lw.k), prepare_linear(lw.v), prepare_linear(lw.o),
-                       prepare_linear(lw.gate), prepare_linear(lw.up), prepare_linear(lw.down)});
+  for (const LayerWeights& lw : w_->layers) {
+    const Linear* qkv[] = {&lw.q, &lw.k, &lw.v};
+    const Linear* gate_up[] = {&lw.gate, &lw.up};
+    layers_.push_back({&lw, prepare_group(qkv), prepare_group(gate_up), prepare_linear(lw.o), prepare_linear(lw.down)});
+  }
   if (o.lm_head == LmHeadFormat::Int8) {
     // A copy: w_->embed (which lm_head aliases when tied) stays as it is for
     // the embedding lookup.
@@ -209,9 +212,8 @@ void CpuRunner::run_layer(const CpuLayer& L, int layer, int T, const Placement& 
 
   for (int t = 0; t < T; ++t)
     rms_norm(h_.data() + size_t(t) * H, L.w->input_norm.data(), H, c.rms_norm_eps, dtype_, xn_.data() + size_t(t) * H);
-  linear_.run(L.q, xn_.data(), T, q_.data());
-  linear_.run(L.k, xn_.data(), T, k_.data());
-  linear_.run(L.v, xn_.data(), T, v_.data());
+  float* const qkv_out[] = {q_.data(), k_.data(), v_.data()};
+  linear_.run(L.qkv, xn_.data(), T, qkv_out);
   round(v_.data(), v_.size());
   for (int t = 0; t < T; ++t) {
     const int p = at.rows.empty() ? at.n_past + t : at.rows[size_t(t)].pos;
@@ -243,8 +245,8 @@ void CpuRunner::run_layer(const CpuLayer& L, int layer, int T, const Placement& 
   for (int t = 0; t < T; ++t)
     rms_norm(h_.data() + size_t(t) * H, L.w->post_attention_norm.data(), H, c.rms_norm_eps, dtype_,
              xn_.data() + size_t(t) * H);
-  linear_.run(L.gate, xn_.data(), T, gate_.data());
-  linear_.run(L.up, xn_.data(), T, up_.data());
+  float* const gate_up_out[] = {gate_.data(), up_.data()};
+  linear_.run(L.gate_up, xn_.data(), T, gate_up_out);
   round(gate_.data(), gate_.size());
   round(up_.data(), up_.size());
   silu_mul(gate_.data(), up_.data(), gate_.size(), dtype_);

@@ -171,3 +171,36 @@ TEST_CASE("thread pool runs every task exactly once, repeatedly", "[engine][thre
     for (auto& h : hits) REQUIRE(h.load() == 1);
   }
 }
+
+TEST_CASE("stacked q/k/v and gate/up give each part's own output, bit for bit", "[engine][kernels]") {
+  std::mt19937 rng(23);
+  for (const bool bias : {false, true})      // Qwen2's q/k/v biases
+    for (const int T : {1, 3, 4, 9, 70}) {  // direct kernels and the tiled path
+      INFO("bias " << bias << " T " << T);
+      Linear parts[3];
+      const int widths[] = {256, 64, 96};
+      for (int p = 0; p < 3; ++p) {
+        parts[p].in_features = 192;
+        parts[p].out_features = widths[p];
+        parts[p].quant = random_quant(rng, 192, widths[p], 64, bias && p != 1);  // k without a bias
+      }
+      const Linear* ptrs[] = {&parts[0], &parts[1], &parts[2]};
+      const LinearGroup group = prepare_group(ptrs);
+      REQUIRE(group.stacked());
+      const auto x = test::random_floats(rng, size_t(T) * 192);
+      ThreadPool pool(2);
+      LinearRunner runner(kernel_table(detect_simd_level()), pool);
+      std::vector<float> got[3], want(1);
+      float* outs[3];
+      for (int p = 0; p < 3; ++p) {
+        got[p].assign(size_t(T) * widths[p], NAN);
+        outs[p] = got[p].data();
+      }
+      runner.run(group, x.data(), T, outs);
+      for (int p = 0; p < 3; ++p) {
+        want.assign(size_t(T) * widths[p], NAN);
+        runner.run(prepare_linear(parts[p]), x.data(), T, want.data());
+        CHECK(got[p] == want);
+      }
+    }
+}
