@@ -1,7 +1,10 @@
 // The CUDA backend: a Llama / Mistral / Qwen2 forward pass on one GPU with
 // AWQ int4 weights repacked for the tensor-core kernels (awq_pack.h), fp16
 // activations (fp32 residual stream, fp32 accumulation everywhere), and a
-// preallocated fp16 KV cache. Single-token steps replay a captured CUDA graph.
+// preallocated fp16 KV cache with one slot per sequence. Single-token steps
+// of slot 0 replay a captured CUDA graph; prefill_slots packs the prompts of
+// several sequences into shared passes and decode_rows steps them together
+// (continuous batching).
 #pragma once
 #include <memory>
 #include <span>
