@@ -96,8 +96,9 @@ class CudaRunnerImpl final : public CudaRunner {
   void lm_head(int row, int rows) { lm_head(xn_.get() + size_t(row) * w_->config.hidden_size, rows); }
   // Uploads tokens and the per-token positions and slots of a Rows or Packed pass.
   void upload_rows(const std::vector<int>& tokens, const std::vector<int>& pos, const std::vector<int>& slot);
-  // Packs prompts [first, last) into one pass, its last tokens' logits in logits_[0 .. last - first).
-  void prefill_packed(std::span<const SlotPrompt> prompts);
+  // Runs the prompts as one pass: ids[i] = the argmax of prompt i's last
+  // token, logits [prompts][vocab] when non-null (host memory).
+  void prefill_packed(std::span<const SlotPrompt> prompts, int* ids, float* logits);
   void decode_step(int token, int n_past);  // one token of slot 0 through the captured graph, argmax in ids_[0]
   void prefill(int slot, std::span<const int> tokens, int n_past, bool all_logits, std::vector<float>* logits);
   size_t slot_stride() const { return size_t(w_->config.num_kv_heads) * max_ctx_ * w_->config.head_dim; }
@@ -463,17 +464,12 @@ void CudaRunnerImpl::prefill_slots(std::span<const SlotPrompt> prompts, std::vec
     // As many of the following prompts as fit in one pass.
     size_t j = i, total = 0;
     while (j < prompts.size() && total + prompts[j].tokens.size() <= size_t(kChunk)) total += prompts[j++].tokens.size();
-    prefill_packed(prompts.subspan(i, j - i));
-    AWQ_CUDA_CHECK(cudaMemcpyAsync(ids.data() + i, ids_.get(), (j - i) * sizeof(int), cudaMemcpyDeviceToHost, stream_));
-    if (logits)
-      AWQ_CUDA_CHECK(cudaMemcpyAsync(logits->data() + i * vocab, logits_.get(), (j - i) * vocab * 4,
-                                     cudaMemcpyDeviceToHost, stream_));
-    AWQ_CUDA_CHECK(cudaStreamSynchronize(stream_));  // logits_ and ids_ are reused by the next pass
+    prefill_packed(prompts.subspan(i, j - i), ids.data() + i, logits ? logits->data() + i * vocab : nullptr);
     i = j;
   }
 }
 
-void CudaRunnerImpl::prefill_packed(std::span<const SlotPrompt> prompts) {
+void CudaRunnerImpl::prefill_packed(std::span<const SlotPrompt> prompts, int* ids, float* logits) {
   const ModelConfig& c = w_->config;
   segments_.clear();
   std::vector<int> tokens, pos, slot;
@@ -493,9 +489,15 @@ void CudaRunnerImpl::prefill_packed(std::span<const SlotPrompt> prompts) {
     AWQ_CUDA_CHECK(cudaMemcpyAsync(last_rows_.get() + k * c.hidden_size,
                                    xn_.get() + size_t(segments_[k].start + segments_[k].len - 1) * c.hidden_size,
                                    row_bytes, cudaMemcpyDeviceToDevice, stream_));
-  lm_head(last_rows_.get(), int(segments_.size()));
-  cuda::argmax_rows(logits_.get(), int(segments_.size()), c.vocab_size, ids_.get(), stream_);
-  AWQ_CUDA_CHECK(cudaStreamSynchronize(stream_));  // the host vectors above live on this frame
+  const int n = int(segments_.size());
+  lm_head(last_rows_.get(), n);
+  cuda::argmax_rows(logits_.get(), n, c.vocab_size, ids_.get(), stream_);
+  AWQ_CUDA_CHECK(cudaMemcpyAsync(ids, ids_.get(), n * sizeof(int), cudaMemcpyDeviceToHost, stream_));
+  if (logits)
+    AWQ_CUDA_CHECK(cudaMemcpyAsync(logits, logits_.get(), size_t(n) * c.vocab_size * 4, cudaMemcpyDeviceToHost,
+                                   stream_));
+  // The host vectors above live on this frame; logits_ and ids_ serve the next pass.
+  AWQ_CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
 
 void CudaRunnerImpl::decode_rows(std::span<const DecodeRow> rows, std::vector<int>& ids, std::vector<float>* logits) {

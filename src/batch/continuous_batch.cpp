@@ -54,14 +54,7 @@ class Scheduler {
       want_logits |= g.needs_logits();
     }
     runner_.decode_rows(rows_, ids_, want_logits ? &logits_ : nullptr);
-    const size_t vocab = size_t(runner_.config().vocab_size);
-    for (size_t i = 0; i < owners_.size(); ++i) {
-      std::unique_ptr<Sequence>& s = slots_[owners_[i]];
-      const std::span<const float> row =
-          want_logits ? std::span<const float>(logits_.data() + i * vocab, vocab) : std::span<const float>();
-      s->generation.accept(ids_[i], row);
-      if (s->generation.done()) finish(s);
-    }
+    for (size_t i = 0; i < owners_.size(); ++i) take_token(owners_[i], i, want_logits);
   }
 
   const BatchProgress& progress() const { return progress_; }
@@ -106,13 +99,17 @@ class Scheduler {
       for (int slot : starting) prefill_alone(slot);
       return;
     }
+    for (size_t i = 0; i < starting.size(); ++i) take_token(size_t(starting[i]), i, want_logits);
+  }
+
+  // Row i of the last runner call is the next token of the sequence in
+  // `slot` (its logits in logits_ when they were asked for).
+  void take_token(size_t slot, size_t i, bool have_logits) {
+    std::unique_ptr<Sequence>& s = slots_[slot];
     const size_t vocab = size_t(runner_.config().vocab_size);
-    for (size_t i = 0; i < starting.size(); ++i) {
-      std::unique_ptr<Sequence>& s = slots_[size_t(starting[i])];
-      s->generation.accept(ids_[i], want_logits ? std::span<const float>(logits_.data() + i * vocab, vocab)
-                                                : std::span<const float>());
-      if (s->generation.done()) finish(s);
-    }
+    s->generation.accept(ids_[i], have_logits ? std::span<const float>(logits_.data() + i * vocab, vocab)
+                                              : std::span<const float>());
+    if (s->generation.done()) finish(s);
   }
 
   void prefill_alone(int slot) {

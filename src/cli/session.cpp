@@ -25,6 +25,13 @@ int context_positions(const ModelFlags& f) {
   return f.ctx > 0 ? f.ctx : f.fuse_max_seq_len;
 }
 
+// KV-cache slots for --parallel: the number given, else the device's
+// automatic count, at most the batch's requests.
+int sequences_wanted(const ModelFlags& f, int automatic) {
+  if (f.parallel > 0) return f.parallel;
+  return f.parallel_cap > 0 ? std::min(automatic, f.parallel_cap) : automatic;
+}
+
 // --parallel 0 on the CPU: 4 rows share each weight read (the int4 kernels
 // take up to 4 tokens at once); SmolLM2, 2 threads, 16 requests: 23 tok/s
 // one at a time, 40 at 4, 38 at 8 (docs/PERF.md).
@@ -36,8 +43,7 @@ std::unique_ptr<ModelRunner> make_cpu(std::shared_ptr<const ModelWeights> weight
   opt.max_context = context_positions(f);
   opt.dtype = f.dtype.empty() ? ActivationDType::Float32 : parse_activation_dtype(f.dtype);
   opt.lm_head = parse_lm_head_format(f.lm_head);
-  opt.sequences = f.parallel > 0 ? f.parallel : kAutoCpuSequences;
-  if (f.parallel == 0 && f.parallel_cap > 0) opt.sequences = std::min(opt.sequences, f.parallel_cap);
+  opt.sequences = sequences_wanted(f, kAutoCpuSequences);
   return make_cpu_runner(std::move(weights), opt);
 }
 
@@ -64,8 +70,7 @@ std::unique_ptr<ModelRunner> make_gpu(std::shared_ptr<const ModelWeights> weight
   opt.kernels = f.version == "gemm"   ? CudaKernelFamily::Gemm
                 : f.version == "gemv" ? CudaKernelFamily::Gemv
                                       : CudaKernelFamily::Auto;
-  opt.sequences = f.parallel > 0 ? f.parallel : kAutoGpuSequences;
-  if (f.parallel == 0 && f.parallel_cap > 0) opt.sequences = std::min(opt.sequences, f.parallel_cap);
+  opt.sequences = sequences_wanted(f, kAutoGpuSequences);
   return make_cuda_runner(std::move(weights), opt);
 }
 #endif

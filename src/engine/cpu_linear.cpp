@@ -180,12 +180,26 @@ const float* LinearRunner::aligned_x(const float* x, size_t n) {
   return out;
 }
 
+namespace {
+
+// The direct kernels' split of `rows` output rows over the pool: about 4
+// ranges per thread, each a multiple of 8 rows; fn(r0, r1) per non-empty range.
+template <typename Fn>
+void for_row_ranges(ThreadPool& pool, int rows, Fn fn) {
+  const int tasks = std::min(rows / 8 + 1, pool.size() * 4);
+  const int per_task = ((rows + tasks - 1) / tasks + 7) / 8 * 8;
+  pool.run(tasks, [&](int task, int) {
+    const int r0 = task * per_task, r1 = std::min(rows, r0 + per_task);
+    if (r0 < r1) fn(r0, r1);
+  });
+}
+
+}  // namespace
+
 // One pass over the weights for all T (<= 4) tokens; threads own row ranges.
 void LinearRunner::run_direct(const CpuLinear& lin, const float* x_in, int T, float* y) {
   const float* x = aligned_x(x_in, size_t(T) * lin.in);
   const int rows = lin.out;
-  const int tasks = std::min(rows / 8 + 1, pool_.size() * 4);
-  const int per_task = ((rows + tasks - 1) / tasks + 7) / 8 * 8;
   if (lin.int4) {
     const Int4Matrix& w = *lin.int4;
     const int ng = w.groups();
@@ -196,16 +210,10 @@ void LinearRunner::run_direct(const CpuLinear& lin, const float* x_in, int T, fl
         for (int i = g * w.group_size; i < (g + 1) * w.group_size; ++i) s += x[size_t(t) * w.cols + i];
         xsum_[size_t(t) * ng + g] = s;
       }
-    pool_.run(tasks, [&](int task, int) {
-      const int r0 = task * per_task, r1 = std::min(rows, r0 + per_task);
-      if (r0 < r1) k_.int4_rows(w, r0, r1, x, T, xsum_.data(), y, rows);
-    });
+    for_row_ranges(pool_, rows, [&](int r0, int r1) { k_.int4_rows(w, r0, r1, x, T, xsum_.data(), y, rows); });
   } else {
     const auto* w = reinterpret_cast<const uint16_t*>(lin.dense.data);
-    pool_.run(tasks, [&](int task, int) {
-      const int r0 = task * per_task, r1 = std::min(rows, r0 + per_task);
-      if (r0 < r1) k_.f16_rows(w, rows, lin.in, r0, r1, x, T, y, rows);
-    });
+    for_row_ranges(pool_, rows, [&](int r0, int r1) { k_.f16_rows(w, rows, lin.in, r0, r1, x, T, y, rows); });
   }
 }
 
@@ -219,12 +227,7 @@ void LinearRunner::run_direct(const CpuLinear& lin, const float* x_in, int T, fl
 void LinearRunner::run_int8(const CpuLinear& lin, const float* x, int T, float* y) {
   quantize_int8_activations(x, T, lin.in, xq_);
   const int rows = lin.out;
-  const int tasks = std::min(rows / 8 + 1, pool_.size() * 4);
-  const int per_task = ((rows + tasks - 1) / tasks + 7) / 8 * 8;
-  pool_.run(tasks, [&](int task, int) {
-    const int r0 = task * per_task, r1 = std::min(rows, r0 + per_task);
-    if (r0 < r1) k_.int8_rows(*lin.int8, r0, r1, xq_, y, rows);
-  });
+  for_row_ranges(pool_, rows, [&](int r0, int r1) { k_.int8_rows(*lin.int8, r0, r1, xq_, y, rows); });
 }
 
 // Many tokens: each thread dequantizes kTileRows rows to fp32 once per block
