@@ -164,3 +164,8 @@ TEST_CASE("README documents every flag of awqrun run", "[cli]") {
     CHECK(readme.find(it->str()) != std::string::npos);
   }
 }
+
+TEST_CASE("batch --parallel takes a non-negative count", "[cli]") {
+  check_one_line_error(run_awqrun("batch " + tiny() + " -i /dev/null -o - --parallel -2"), 2, "--parallel");
+  check_one_line_error(run_awqrun("batch " + tiny() + " -i /dev/null -o - --parallel many"), 2, "--parallel");
+}
