@@ -57,6 +57,7 @@ struct GemvParams {
   const __half* x;
   __half* y;
   int m, n, n_padded, k, group_size, splits;
+  int swiglu;  // SwiGLU epilogue (see the end of the kernel)
   // x / group_size as (umulhi(x, mul) + x) >> shift (round-up multiplier):
   // integer division by a runtime value is ~25 instructions, and this loop
   // is issue-bound.
@@ -244,20 +245,39 @@ __global__ void __launch_bounds__(kThreads) awq_gemv_kernel(const GemvParams p) 
       for (int e = 0; e < 4; ++e)
         sm.sum[warp][nt * 8 + 2 * cq + (e & 1)][j * 16 + g + (e >= 2 ? 8 : 0)] = acc[j][nt][e];
   __syncthreads();
-  const int elems = p.m * 64;  // only real tokens
   const int row0 = tile * 64;
-  if (p.splits == 1) {
-    for (int i = threadIdx.x; i < elems; i += kThreads) {
-      const int t = i / 64, r = i % 64;
-      if (row0 + r >= p.n) continue;
-      float v = sm.sum[0][t][r] + sm.sum[1][t][r] + sm.sum[2][t][r] + sm.sum[3][t][r];
-      if (p.bias) v += __half2float(p.bias[row0 + r]);
-      p.y[size_t(t) * p.n + row0 + r] = __float2half_rn(v);
+  // The tile's result for token t and row r: the warps' sums, or (last
+  // block of a split-K tile) the splits' partials in split order; plus bias.
+  auto result = [&](int t, int r, bool from_partials) {
+    float v = 0.f;
+    if (from_partials) {
+      for (int s = 0; s < p.splits; ++s) v += __ldcg(&p.partial[(size_t(s) * p.m + t) * p.n_padded + row0 + r]);
+    } else {
+      v = sm.sum[0][t][r] + sm.sum[1][t][r] + sm.sum[2][t][r] + sm.sum[3][t][r];
     }
-    return;
-  }
+    return p.bias && row0 + r < p.n ? v + __half2float(p.bias[row0 + r]) : v;
+  };
+  // Plain: y[t][row]. SwiGLU epilogue (gate+up packed with kMmaSwigluBlock):
+  // rows 0-31 of the tile are the gate and rows 32-63 the up values of
+  // features 32 tile .. 32 tile + 31; y[t][feature] = silu(gate) * up, y
+  // rows of n / 2.
+  auto write = [&](bool from_partials) {
+    if (p.swiglu) {
+      for (int i = threadIdx.x; i < p.m * 32; i += kThreads) {
+        const int t = i / 32, r = i % 32;
+        const float g = result(t, r, from_partials), u = result(t, r + 32, from_partials);
+        p.y[size_t(t) * (p.n / 2) + tile * 32 + r] = __float2half_rn(g / (1.f + __expf(-g)) * u);
+      }
+      return;
+    }
+    for (int i = threadIdx.x; i < p.m * 64; i += kThreads) {
+      const int t = i / 64, r = i % 64;
+      if (row0 + r < p.n) p.y[size_t(t) * p.n + row0 + r] = __float2half_rn(result(t, r, from_partials));
+    }
+  };
+  if (p.splits == 1) return write(false);
   // partial[split][token][n_padded]
-  for (int i = threadIdx.x; i < elems; i += kThreads) {
+  for (int i = threadIdx.x; i < p.m * 64; i += kThreads) {
     const int t = i / 64, r = i % 64;
     __stcg(&p.partial[(size_t(blockIdx.y) * p.m + t) * p.n_padded + row0 + r],
            sm.sum[0][t][r] + sm.sum[1][t][r] + sm.sum[2][t][r] + sm.sum[3][t][r]);
@@ -268,14 +288,7 @@ __global__ void __launch_bounds__(kThreads) awq_gemv_kernel(const GemvParams p) 
   __syncthreads();
   if (!sm.is_last) return;
   __threadfence();
-  for (int i = threadIdx.x; i < elems; i += kThreads) {
-    const int t = i / 64, r = i % 64;
-    if (row0 + r >= p.n) continue;
-    float v = 0.f;
-    for (int s = 0; s < p.splits; ++s) v += __ldcg(&p.partial[(size_t(s) * p.m + t) * p.n_padded + row0 + r]);
-    if (p.bias) v += __half2float(p.bias[row0 + r]);
-    p.y[size_t(t) * p.n + row0 + r] = __float2half_rn(v);
-  }
+  write(true);
   if (threadIdx.x == 0) p.counters[tile] = 0;
 }
 
@@ -320,14 +333,17 @@ void launch_gemv(const GemvParams& base, const MatmulWorkspace& ws, int split_k,
 }  // namespace
 
 void awq_gemv_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t* y, const MatmulWorkspace& ws,
-                     void* stream, int split_k) {
+                     void* stream, int split_k, bool swiglu) {
   if (m <= 0) return;
   if (m > kGemvMaxRows) throw_cuda_error(cudaErrorInvalidValue, "awq_gemv_matmul: m > 32", __FILE__, __LINE__);
   if (w.group_size % 32 != 0)
     throw_cuda_error(cudaErrorInvalidValue, "awq_gemv_matmul: group_size must be a multiple of 32", __FILE__, __LINE__);
   GemvParams p{w.qweight, w.scale_zero, reinterpret_cast<const __half*>(w.bias),
                      reinterpret_cast<const __half*>(x), reinterpret_cast<__half*>(y), m, w.out_features,
-                     w.out_padded, w.in_features, w.group_size, 1, 0, 0, nullptr, nullptr};
+                     w.out_padded, w.in_features, w.group_size, 1, swiglu ? 1 : 0, 0, 0, nullptr, nullptr};
+  if (swiglu && (w.out_features % 64 != 0 || w.out_padded != w.out_features))
+    throw_cuda_error(cudaErrorInvalidValue, "awq_gemv_matmul: SwiGLU epilogue needs whole 64-row tiles", __FILE__,
+                     __LINE__);
   p.group_shift = 0;
   while ((1 << p.group_shift) < w.group_size) ++p.group_shift;
   p.group_mul = uint32_t(((uint64_t(1) << 32) * ((uint64_t(1) << p.group_shift) - uint64_t(w.group_size))) /

@@ -272,13 +272,13 @@ void awq_mma_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t*
 }
 
 void awq_rows_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t* y, const MatmulWorkspace& ws,
-                     void* stream) {
+                     void* stream, bool swiglu) {
   // H200, m = 64, us: the GEMV kernel on 32-row pieces 33 / 48 / 103 / 62 for
   // q/o, qkv, gate+up, down; the GEMM kernel 87 / 87 / 138 / 142 (at any
   // split-K): its blocks are too few and too slow at this m.
   for (int r = 0; r < m; r += kGemvMaxRows)
     awq_gemv_matmul(w, x + size_t(r) * w.in_features, std::min(kGemvMaxRows, m - r),
-                    y + size_t(r) * w.out_features, ws, stream);
+                    y + size_t(r) * (swiglu ? w.out_features / 2 : w.out_features), ws, stream, 0, swiglu);
 }
 
 void awq_gemm_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t* y, const MatmulWorkspace& ws,

@@ -35,16 +35,18 @@ inline constexpr size_t kMatmulCounters = 1 << 16;
 //  - awq_rows_matmul: a continuous-batching decode step of m sequences: the
 //    GEMV kernel on pieces of up to 32 rows (measured faster than the GEMM
 //    kernel up to m = 64 at least: awq-kernel-bench --batch-rows).
+// swiglu (GEMV kernel only; gate+up packed with kMmaSwigluBlock): the
+// epilogue writes y[m][out/2] = silu(gate) * up instead of the product.
 inline constexpr int kGemvMaxTokens = 16;
 inline constexpr int kGemvMaxRows = 32;
 void awq_gemv_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t* y, const MatmulWorkspace& ws,
-                     void* stream, int split_k = 0);
+                     void* stream, int split_k = 0, bool swiglu = false);
 void awq_gemm_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t* y, const MatmulWorkspace& ws,
                      void* stream, int split_k = 0);
 void awq_mma_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t* y, const MatmulWorkspace& ws,
                     void* stream, int split_k = 0);
 void awq_rows_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t* y, const MatmulWorkspace& ws,
-                     void* stream);
+                     void* stream, bool swiglu = false);
 
 // Dequantizes the packed weights into fp16 W[out][in] (row-major), for the
 // cuBLAS path at large m. `out` holds out_features * in_features halves.

@@ -1,5 +1,7 @@
 #include "cuda/awq_pack.h"
 
+#include "cuda/row_stack.h"
+
 #include "src/common/error.h"
 #include "src/common/half.h"
 
@@ -8,36 +10,32 @@ namespace {
 
 // Row lookup across stacked parts; rows past the end read as zero.
 struct StackedRows {
-  std::vector<const QuantLinear*> part_of_row;
-  std::vector<int> local_row;
-  const QuantLinear* part(int r) const { return r < int(part_of_row.size()) ? part_of_row[r] : nullptr; }
-  uint32_t q(int r, int k) const { const auto* p = part(r); return p ? p->q(local_row[r], k) : 0; }
+  std::vector<StackedRow> rows;
+  const QuantLinear* part(int r) const { return r < int(rows.size()) ? rows[r].first : nullptr; }
+  int local(int r) const { return rows[r].second; }
+  uint32_t q(int r, int k) const { const auto* p = part(r); return p ? p->q(local(r), k) : 0; }
 };
 
 }  // namespace
 
-MmaPackedHost pack_mma(std::span<const QuantLinear* const> parts) {
+MmaPackedHost pack_mma(std::span<const QuantLinear* const> parts, int interleave) {
   if (parts.empty()) runtime_error("pack_mma: no parts");
   const int in = parts[0]->in_features, group = parts[0]->group_size;
-  StackedRows rows;
   bool any_bias = false;
   for (const QuantLinear* p : parts) {
     if (p->in_features != in || p->group_size != group)
       input_error("cuda: fused linears differ in in_features/group_size ({}/{} vs {}/{})", p->in_features,
                   p->group_size, in, group);
-    for (int r = 0; r < p->out_features; ++r) {
-      rows.part_of_row.push_back(p);
-      rows.local_row.push_back(r);
-    }
     any_bias = any_bias || !p->bias.empty();
   }
+  const StackedRows rows{stack_rows(parts, interleave)};
   if (in % 64 != 0 || group % 32 != 0 || in % group != 0)
     input_error("cuda: linear with in_features {} and group_size {} is not supported (needs in % 64 == 0, "
                 "group % 32 == 0)", in, group);
 
   MmaPackedHost out;
   out.in_features = in;
-  out.out_features = int(rows.part_of_row.size());
+  out.out_features = int(rows.rows.size());
   out.out_padded = (out.out_features + 63) / 64 * 64;
   out.group_size = group;
   const int tiles = out.out_padded / 64, ksteps = in / 16, groups = in / group;
@@ -66,8 +64,8 @@ MmaPackedHost pack_mma(std::span<const QuantLinear* const> parts) {
             const QuantLinear* p = rows.part(r);
             uint32_t scale = 0, zero = 0;
             if (p) {
-              scale = p->scales[size_t(rows.local_row[r]) * groups + grp];
-              zero = p->zero(rows.local_row[r], grp);
+              scale = p->scales[size_t(rows.local(r)) * groups + grp];
+              zero = p->zero(rows.local(r), grp);
             }
             const uint32_t zero_h = float_to_fp16(1024.f + float(zero));
             out.scale_zero[((size_t(t) * groups + grp) * 8 + g) * 8 + 2 * j + h] = scale | zero_h << 16;
@@ -77,7 +75,7 @@ MmaPackedHost pack_mma(std::span<const QuantLinear* const> parts) {
     out.bias.reserve(out.out_features);
     for (int r = 0; r < out.out_features; ++r) {
       const QuantLinear* p = rows.part(r);
-      out.bias.push_back(float_to_fp16(p->bias.empty() ? 0.f : p->bias[rows.local_row[r]]));
+      out.bias.push_back(float_to_fp16(p->bias.empty() ? 0.f : p->bias[rows.local(r)]));
     }
   }
   return out;

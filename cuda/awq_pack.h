@@ -29,11 +29,15 @@ struct MmaPackedHost {
   std::vector<uint16_t> bias;        // fp16 [out] or empty
 };
 
-// Stacks the parts' rows in order (fused QKV or gate+up) and repacks them.
+// Stacks the parts' rows (fused QKV or gate+up) and repacks them: in order,
+// or gate/up interleaved in blocks of `interleave` rows (cuda/row_stack.h;
+// 32 puts a feature's gate and up values in one 64-row tile, for the GEMV
+// kernel's SwiGLU epilogue).
 // All parts must share in_features and group_size; in_features must be a
 // multiple of 64 and of group_size, group_size a multiple of 32.
 // If any part has a bias, the others get zero bias.
-MmaPackedHost pack_mma(std::span<const QuantLinear* const> parts);
+inline constexpr int kMmaSwigluBlock = 32;
+MmaPackedHost pack_mma(std::span<const QuantLinear* const> parts, int interleave = 0);
 MmaPackedHost pack_mma(const QuantLinear& lin);
 
 }  // namespace awq::cuda

@@ -45,6 +45,14 @@ void Cublas::gemm_f16(const uint16_t* w, const uint16_t* x, uint16_t* y, int m, 
                "cublasGemmEx f16");
 }
 
+// W^T row-major [k][ldw] is column-major W (n x k, leading dimension ldw): no transpose.
+void Cublas::gemm_f16_kn(const uint16_t* wt, int ldw, const uint16_t* x, uint16_t* y, int m, int n, int k) {
+  const float one = 1.f, zero = 0.f;
+  check_cublas(cublasGemmEx(impl_->handle, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, wt, CUDA_R_16F, ldw, x, CUDA_R_16F,
+                            k, &zero, y, CUDA_R_16F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+               "cublasGemmEx f16 kn");
+}
+
 void Cublas::gemm_f32out(const uint16_t* w, const uint16_t* x, float* y, int m, int n, int k) {
   const float one = 1.f, zero = 0.f;
   check_cublas(cublasGemmEx(impl_->handle, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one, w, CUDA_R_16F, k, x, CUDA_R_16F, k,

@@ -16,6 +16,9 @@ class Cublas {
   // y[m][n] = x[m][k] * W[n][k]^T; x, W fp16 row-major; y fp16 or fp32.
   void gemm_f16(const uint16_t* w, const uint16_t* x, uint16_t* y, int m, int n, int k);
   void gemm_f32out(const uint16_t* w, const uint16_t* x, float* y, int m, int n, int k);
+  // The same product from W^T stored as wt[k][ldw] (ldw >= n; columns past n
+  // unused): the layout exllama_dequantize writes.
+  void gemm_f16_kn(const uint16_t* wt, int ldw, const uint16_t* x, uint16_t* y, int m, int n, int k);
 
  private:
   struct Impl;

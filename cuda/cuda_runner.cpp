@@ -9,6 +9,7 @@
 #include "cuda/device_buffer.h"
 #include "cuda/device_info.h"
 #include "cuda/device_linear.h"
+#include "cuda/exllama_pack.h"
 #include "cuda/launch.h"
 #include "src/common/error.h"
 #include "src/common/log.h"
@@ -46,6 +47,9 @@ constexpr size_t kReserveBytes = size_t(512) << 20;  // cuBLAS workspace, CUDA c
 
 struct LayerDevice {
   DeviceLinear qkv, o, gate_up, down;
+  // Unfused modules (--no-fuse): q, k, v and gate, up as their own linears;
+  // qkv and gate_up are then empty.
+  std::vector<DeviceLinear> qkv_parts, gate_up_parts;
   DeviceBuffer<float> input_norm, post_norm;
 };
 
@@ -91,7 +95,20 @@ class CudaRunnerImpl final : public CudaRunner {
   void run_layers(const Pass& p);
   void attention(const Pass& p, size_t layer);
   // decode: the m rows are a decode step of m sequences (awq_rows_matmul).
-  void linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, bool decode = false);
+  // act (gate+up only): when the kernel chosen for m has the SwiGLU
+  // epilogue, it writes silu(gate) * up there instead of y; returns whether
+  // it did.
+  bool linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, bool decode = false,
+              uint16_t* act = nullptr);
+  bool exllama_linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, bool decode, uint16_t* act);
+  // act_ = silu(gate) * up of xn_ (fused: one product, SwiGLU in its
+  // epilogue where the kernel has one; unfused: two products and a kernel).
+  void mlp_activation(const LayerDevice& l, int n, bool decode);
+  // qkv_ = the q, k, v products of xn_.
+  void qkv_projection(const LayerDevice& l, int n, bool decode);
+  // The unfused parts' products side by side in y (row width y_width).
+  void parts_side_by_side(const std::vector<DeviceLinear>& parts, const uint16_t* x, int n, uint16_t* y,
+                          size_t y_width, bool decode);
   void lm_head(const uint16_t* x, int rows);  // logits_[0..rows) = lm_head(x[0..rows)), x [rows][hidden]
   void lm_head(int row, int rows) { lm_head(xn_.get() + size_t(row) * w_->config.hidden_size, rows); }
   // Uploads tokens and the per-token positions and slots of a Rows or Packed pass.
@@ -116,6 +133,7 @@ class CudaRunnerImpl final : public CudaRunner {
   // Activations for up to kChunk tokens.
   DeviceBuffer<float> resid_, logits_, attn_partial_, mm_partial_;
   DeviceBuffer<uint16_t> xn_, qkv_, attn_, proj_, gate_up_, act_, dequant_;
+  DeviceBuffer<uint16_t> part_out_;  // unfused: one part's product before it joins the others
   DeviceBuffer<unsigned> mm_counters_;
   DeviceBuffer<int> tokens_, pos_, ids_, row_pos_, row_slot_;
   std::vector<Segment> segments_;  // of the current Rows or Packed pass
@@ -127,8 +145,19 @@ class CudaRunnerImpl final : public CudaRunner {
 // Bytes of one sequence's KV cache (all layers).
 size_t slot_bytes(const ModelConfig& c, int ctx) { return size_t(2) * c.num_layers * c.num_kv_heads * ctx * c.head_dim * 2; }
 
+cuda::WeightLayout layout_of(CudaKernelFamily f) {
+  return f == CudaKernelFamily::Exllama ? cuda::WeightLayout::Exllama : cuda::WeightLayout::Mma;
+}
+
+// Output channels as the layout stores them (exllama pads to its 128-column tile).
+size_t stored_columns(size_t out, cuda::WeightLayout layout) {
+  return layout == cuda::WeightLayout::Exllama ? (out + cuda::kExllamaColumnTile - 1) / cuda::kExllamaColumnTile *
+                                                     cuda::kExllamaColumnTile
+                                               : out;
+}
+
 // Bytes of everything but the KV cache.
-size_t fixed_bytes(const ModelWeights& w, int kv_splits, int max_rows) {
+size_t fixed_bytes(const ModelWeights& w, int kv_splits, int max_rows, cuda::WeightLayout layout, bool fused) {
   const ModelConfig& c = w.config;
   size_t bytes = size_t(c.vocab_size) * c.hidden_size * 2 * (c.tie_word_embeddings ? 1 : 2);
   size_t largest = 0;
@@ -139,10 +168,10 @@ size_t fixed_bytes(const ModelWeights& w, int kv_splits, int max_rows) {
     const Linear* d[] = {&l.down};
     for (auto parts : {std::span<const Linear* const>(qkv), std::span<const Linear* const>(gu),
                        std::span<const Linear* const>(o), std::span<const Linear* const>(d)}) {
-      bytes += cuda::device_linear_bytes(parts);
+      bytes += cuda::device_linear_bytes(parts, layout);
       size_t out = 0;
       for (const Linear* p : parts) out += p->out_features;
-      largest = std::max(largest, out * parts[0]->in_features * 2);
+      largest = std::max(largest, stored_columns(out, layout) * parts[0]->in_features * 2);
     }
     bytes += size_t(c.hidden_size) * 8;
   }
@@ -151,6 +180,7 @@ size_t fixed_bytes(const ModelWeights& w, int kv_splits, int max_rows) {
                              size_t(c.intermediate_size) * 6);
   bytes += size_t(kLogitRows) * c.vocab_size * 4;
   bytes += largest;  // dequantize scratch of the cuBLAS path
+  if (!fused) bytes += size_t(kChunk) * std::max<size_t>(c.intermediate_size, size_t(c.num_heads) * c.head_dim) * 2;
   bytes += cuda::kMatmulPartialFloats * 4 + cuda::kMatmulCounters * 4;
   bytes += cuda::attention_partial_floats(c.num_heads, c.head_dim, kv_splits) * 4;
   bytes += size_t(std::max(kChunk, max_rows)) * 2 * sizeof(int) + size_t(max_rows) * (sizeof(int) + c.hidden_size * 2);
@@ -172,7 +202,7 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
   const std::vector<float> inv_freq = rope_inv_freq(c);  // Input error for dynamic / yarn
 
   const int wanted = std::clamp(o.sequences, 1, kMaxCudaSequences);
-  const size_t fixed = fixed_bytes(*w_, kv_splits_, wanted), per_slot = slot_bytes(c, max_ctx_);
+  const size_t fixed = fixed_bytes(*w_, kv_splits_, wanted, layout_of(o.kernels), o.fused), per_slot = slot_bytes(c, max_ctx_);
   const cuda::MemInfo mem = cuda::device_memory();
   if (fixed + per_slot > mem.free_bytes)
     device_error("model needs {:.2f} GiB, {:.2f} GiB free on cuda:{} (try a smaller --ctx)",
@@ -197,10 +227,16 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
     const Linear* gu[] = {&l.gate, &l.up};
     const Linear* op[] = {&l.o};
     const Linear* dn[] = {&l.down};
-    d.qkv = cuda::upload_linear(qkv);
-    d.gate_up = cuda::upload_linear(gu);
-    d.o = cuda::upload_linear(op);
-    d.down = cuda::upload_linear(dn);
+    const cuda::WeightLayout layout = layout_of(o.kernels);
+    if (o.fused) {
+      d.qkv = cuda::upload_linear(qkv, layout);
+      d.gate_up = cuda::upload_linear(gu, layout, /*swiglu_pair=*/true);
+    } else {
+      for (const Linear* part : qkv) d.qkv_parts.push_back(cuda::upload_linear(std::span(&part, 1), layout));
+      for (const Linear* part : gu) d.gate_up_parts.push_back(cuda::upload_linear(std::span(&part, 1), layout));
+    }
+    d.o = cuda::upload_linear(op, layout);
+    d.down = cuda::upload_linear(dn, layout);
     d.input_norm = upload_floats(l.input_norm);
     d.post_norm = upload_floats(l.post_attention_norm);
     layers_.push_back(std::move(d));
@@ -209,9 +245,13 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
   }
   const size_t qkv_width = size_t(c.num_heads + 2 * c.num_kv_heads) * c.head_dim;
   size_t largest = 0;
-  for (const LayerDevice& l : layers_)
-    for (const DeviceLinear* x : {&l.qkv, &l.o, &l.gate_up, &l.down})
-      largest = std::max(largest, size_t(x->out_features) * x->in_features);
+  for (const LayerDevice& l : layers_) {
+    std::vector<const DeviceLinear*> all = {&l.qkv, &l.o, &l.gate_up, &l.down};
+    for (const auto* parts : {&l.qkv_parts, &l.gate_up_parts})
+      for (const DeviceLinear& x : *parts) all.push_back(&x);
+    for (const DeviceLinear* x : all)
+      largest = std::max(largest, stored_columns(x->out_features, layout_of(o.kernels)) * x->in_features);
+  }
   resid_ = DeviceBuffer<float>(size_t(kChunk) * c.hidden_size);
   xn_ = DeviceBuffer<uint16_t>(size_t(kChunk) * c.hidden_size);
   qkv_ = DeviceBuffer<uint16_t>(size_t(kChunk) * qkv_width);
@@ -220,6 +260,8 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
   gate_up_ = DeviceBuffer<uint16_t>(size_t(kChunk) * 2 * c.intermediate_size);
   act_ = DeviceBuffer<uint16_t>(size_t(kChunk) * c.intermediate_size);
   dequant_ = DeviceBuffer<uint16_t>(largest);
+  if (!o.fused)
+    part_out_ = DeviceBuffer<uint16_t>(size_t(kChunk) * std::max<size_t>(c.intermediate_size, size_t(c.num_heads) * c.head_dim));
   logits_ = DeviceBuffer<float>(size_t(kLogitRows) * c.vocab_size);
   attn_partial_ = DeviceBuffer<float>(cuda::attention_partial_floats(c.num_heads, c.head_dim, kv_splits_));
   mm_partial_ = DeviceBuffer<float>(cuda::kMatmulPartialFloats);
@@ -231,8 +273,11 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
   row_pos_ = DeviceBuffer<int>(size_t(std::max(kChunk, slots_)));
   row_slot_ = DeviceBuffer<int>(size_t(std::max(kChunk, slots_)));
   last_rows_ = DeviceBuffer<uint16_t>(size_t(slots_) * c.hidden_size);
-  const char* family = o.kernels == CudaKernelFamily::Gemv ? "gemv" : o.kernels == CudaKernelFamily::Gemm ? "gemm" : "auto";
-  describe_ = fmt::format("cuda:{} ({}) float16 {}", device_, name, family);
+  const char* family = o.kernels == CudaKernelFamily::Gemv      ? "gemv"
+                       : o.kernels == CudaKernelFamily::Gemm    ? "gemm"
+                       : o.kernels == CudaKernelFamily::Exllama ? "exllama"
+                                                                : "auto";
+  describe_ = fmt::format("cuda:{} ({}) float16 {}{}", device_, name, family, o.fused ? "" : " unfused");
   log_info("cuda: {:.2f} GiB of weights, cache and buffers on {}; KV cache {} x {} positions ({:.2f} GiB)",
            double(need - kReserveBytes) / (1 << 30), name, slots_, max_ctx_, double(per_slot * slots_) / (1 << 30));
 }
@@ -251,29 +296,98 @@ void CudaRunnerImpl::check_span(std::span<const int> tokens, int n_past) const {
     if (t < 0 || t >= w_->config.vocab_size) input_error("token id {} is outside the vocabulary ({})", t, w_->config.vocab_size);
 }
 
-void CudaRunnerImpl::linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, bool decode) {
+bool CudaRunnerImpl::linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, bool decode,
+                            uint16_t* act) {
   const cuda::MatmulWorkspace ws{mm_partial_.get(), mm_partial_.size(), mm_counters_.get(), mm_counters_.size()};
   if (!l.quantized) {
     blas_->gemm_f16(l.dense.get(), x, y, m, l.out_features, l.in_features);
     if (l.bias.size()) cuda::add_bias(y, l.bias.get(), m, l.out_features, stream_);
-    return;
+    return false;
   }
-  if (decode && m <= kRowsGemvMaxTokens && opt_.kernels != CudaKernelFamily::Gemm)
-    return cuda::awq_rows_matmul(l.view, x, m, y, ws, stream_);
+  if (l.layout == cuda::WeightLayout::Exllama) return exllama_linear(l, x, m, y, decode, act);
+  const bool swiglu = act && l.interleave;  // the GEMV kernel's epilogue
+  if (decode && m <= kRowsGemvMaxTokens && opt_.kernels != CudaKernelFamily::Gemm) {
+    cuda::awq_rows_matmul(l.view, x, m, swiglu ? act : y, ws, stream_, swiglu);
+    return swiglu;
+  }
+  if (m <= cuda::kGemvMaxTokens && opt_.kernels != CudaKernelFamily::Gemm) {
+    cuda::awq_gemv_matmul(l.view, x, m, swiglu ? act : y, ws, stream_, 0, swiglu);
+    return swiglu;
+  }
   switch (opt_.kernels) {
-    case CudaKernelFamily::Gemm: cuda::awq_gemm_matmul(l.view, x, m, y, ws, stream_); return;
-    case CudaKernelFamily::Gemv: cuda::awq_mma_matmul(l.view, x, m, y, ws, stream_); return;
+    case CudaKernelFamily::Exllama: break;  // the exllama layout, above
+    case CudaKernelFamily::Gemm:
+    case CudaKernelFamily::Gemv: cuda::awq_gemm_matmul(l.view, x, m, y, ws, stream_); break;
     case CudaKernelFamily::Auto:
-      if (m <= cuda::kGemvMaxTokens ||
-          (m <= kMmaMaxTokens && size_t(l.out_features) * l.in_features >= kMmaMinWeights)) {
-        cuda::awq_mma_matmul(l.view, x, m, y, ws, stream_);
+      if (m <= kMmaMaxTokens && size_t(l.out_features) * l.in_features >= kMmaMinWeights) {
+        cuda::awq_gemm_matmul(l.view, x, m, y, ws, stream_);
       } else {
         cuda::awq_dequantize(l.view, dequant_.get(), stream_);
         blas_->gemm_f16(dequant_.get(), x, y, m, l.out_features, l.in_features);
         if (l.view.bias) cuda::add_bias(y, l.view.bias, m, l.out_features, stream_);
       }
-      return;
+      break;
   }
+  return false;
+}
+
+void CudaRunnerImpl::mlp_activation(const LayerDevice& l, int n, bool decode) {
+  const int inter = w_->config.intermediate_size;
+  if (!l.gate_up_parts.empty()) {
+    parts_side_by_side(l.gate_up_parts, xn_.get(), n, gate_up_.get(), size_t(2) * inter, decode);
+    cuda::swiglu(gate_up_.get(), act_.get(), n, inter, 0, stream_);
+    return;
+  }
+  if (!linear(l.gate_up, xn_.get(), n, gate_up_.get(), decode, act_.get()))
+    cuda::swiglu(gate_up_.get(), act_.get(), n, inter, l.gate_up.interleave, stream_);
+}
+
+void CudaRunnerImpl::qkv_projection(const LayerDevice& l, int n, bool decode) {
+  const ModelConfig& c = w_->config;
+  if (l.qkv_parts.empty()) {
+    linear(l.qkv, xn_.get(), n, qkv_.get(), decode);
+    return;
+  }
+  parts_side_by_side(l.qkv_parts, xn_.get(), n, qkv_.get(), size_t(c.num_heads + 2 * c.num_kv_heads) * c.head_dim,
+                     decode);
+}
+
+void CudaRunnerImpl::parts_side_by_side(const std::vector<DeviceLinear>& parts, const uint16_t* x, int n,
+                                        uint16_t* y, size_t y_width, bool decode) {
+  size_t column = 0;
+  for (const DeviceLinear& part : parts) {
+    const size_t width = size_t(part.out_features);
+    if (n == 1) {  // one row: the part's product lands in place
+      linear(part, x, n, y + column, decode);
+    } else {
+      linear(part, x, n, part_out_.get(), decode);
+      AWQ_CUDA_CHECK(cudaMemcpy2DAsync(y + column, y_width * 2, part_out_.get(), width * 2, width * 2, size_t(n),
+                                       cudaMemcpyDeviceToDevice, stream_));
+    }
+    column += width;
+  }
+}
+
+// ExLlama v2's rule: its GEMV kernel for up to 8 tokens, dequantize + cuBLAS
+// above; a decode step of up to kRowsGemvMaxTokens sequences runs the GEMV
+// kernel on 8-row pieces instead (each piece reads the int4 weights, still
+// fewer bytes than writing and reading the fp16 matrix up to 64 rows).
+bool CudaRunnerImpl::exllama_linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, bool decode,
+                                    uint16_t* act) {
+  const cuda::MatmulWorkspace ws{mm_partial_.get(), mm_partial_.size(), mm_counters_.get(), mm_counters_.size()};
+  constexpr int kPiece = cuda::kExllamaGemvMaxRows;
+  if (m <= kPiece || (decode && m <= kRowsGemvMaxTokens)) {
+    const bool swiglu = act && l.interleave;
+    const size_t width = swiglu ? l.out_features / 2 : l.out_features;
+    for (int r = 0; r < m; r += kPiece)
+      cuda::exllama_gemv_matmul(l.xview, x + size_t(r) * l.in_features, std::min(kPiece, m - r),
+                                (swiglu ? act : y) + size_t(r) * width, ws, stream_, 0, swiglu);
+    return swiglu;
+  }
+  cuda::exllama_dequantize(l.xview, dequant_.get(), stream_);
+  blas_->gemm_f16_kn(dequant_.get(), l.xview.out_padded, x, y, m, l.out_features, l.in_features);
+  if (l.xview.bias) cuda::add_bias(y, l.xview.bias, m, l.out_features, stream_);
+  return false;
 }
 
 void CudaRunnerImpl::attention(const Pass& p, size_t li) {
@@ -328,14 +442,13 @@ void CudaRunnerImpl::run_layers(const Pass& p) {
     const LayerDevice& l = layers_[li];
     cuda::add_rmsnorm(resid_.get(), li == 0 ? nullptr : proj_.get(), l.input_norm.get(), xn_.get(), n, c.hidden_size,
                       eps, stream_);
-    linear(l.qkv, xn_.get(), n, qkv_.get(), decode);
+    qkv_projection(l, n, decode);
     cuda::rope_store_kv(qkv_.get(), n, c.num_heads, c.num_kv_heads, c.head_dim, inv_freq_.get(), pos_.get(), rows,
                         k_cache_[li].get() + cache_offset, v_cache_[li].get() + cache_offset, max_ctx_, stream_);
     attention(p, li);
     linear(l.o, attn_.get(), n, proj_.get(), decode);
     cuda::add_rmsnorm(resid_.get(), proj_.get(), l.post_norm.get(), xn_.get(), n, c.hidden_size, eps, stream_);
-    linear(l.gate_up, xn_.get(), n, gate_up_.get(), decode);
-    cuda::swiglu(gate_up_.get(), act_.get(), n, c.intermediate_size, stream_);
+    mlp_activation(l, n, decode);
     linear(l.down, act_.get(), n, proj_.get(), decode);
   }
   cuda::add_rmsnorm(resid_.get(), proj_.get(), final_norm_.get(), xn_.get(), n, c.hidden_size, eps, stream_);
@@ -358,6 +471,12 @@ void CudaRunnerImpl::upload_rows(const std::vector<int>& tokens, const std::vect
 void CudaRunnerImpl::decode_step(int token, int n_past) {
   AWQ_CUDA_CHECK(cudaMemcpyAsync(tokens_.get(), &token, sizeof(int), cudaMemcpyHostToDevice, stream_));
   AWQ_CUDA_CHECK(cudaMemcpyAsync(pos_.get(), &n_past, sizeof(int), cudaMemcpyHostToDevice, stream_));
+  if (!opt_.fused) {  // unfused modules: every kernel launched from the host, as an eager framework does
+    run_layers({Pass::Kind::Sequence, 1, 0});
+    lm_head(0, 1);
+    cuda::argmax_rows(logits_.get(), 1, w_->config.vocab_size, ids_.get(), stream_);
+    return;
+  }
   if (!decode_graph_) {
     run_layers({Pass::Kind::Sequence, 1, 0});  // warm-up outside capture (kernel attributes, cuBLAS heuristics)
     lm_head(0, 1);

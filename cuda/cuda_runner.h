@@ -19,13 +19,23 @@ namespace awq {
 //         kernel for matrices of >= 100M weights up to m = 256 (the crossover
 //         measured by awq-kernel-bench, docs/PERF.md);
 //   Gemv: GEMV kernel for m <= 16, GEMM kernel above (never cuBLAS);
-//   Gemm: the tensor-core GEMM kernel for every m.
-enum class CudaKernelFamily { Auto, Gemm, Gemv };
+//   Gemm: the tensor-core GEMM kernel for every m;
+//   Exllama: weights repacked into the ExLlama-v2-style layout
+//         (exllama_pack.h); its CUDA-core GEMV kernel for m <= 8 (decode
+//         steps of up to 64 sequences in 8-row pieces), dequantize + cuBLAS
+//         above.
+enum class CudaKernelFamily { Auto, Gemm, Gemv, Exllama };
 
 struct CudaRunnerOptions {
   int device = 0;
   int max_context = 0;  // 0: max_position_embeddings, capped to 8192
   CudaKernelFamily kernels = CudaKernelFamily::Auto;
+  // Fused modules (default): q/k/v and gate/up as one product each, SwiGLU
+  // in the gate+up GEMV's epilogue, and single-token steps replayed from a
+  // CUDA graph. false (--no-fuse): Transformers-style separate modules,
+  // every kernel launched from the host - the baseline of the bench's
+  // fused/unfused rows.
+  bool fused = true;
   // KV-cache slots wanted (sequences decoded together by decode_rows); the
   // runner allocates as many as fit in free memory, at least 1, at most
   // kMaxCudaSequences, and logs the count.

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "cuda/awq_pack.h"
+#include "cuda/exllama_pack.h"
 #include "src/common/error.h"
 #include "src/common/half.h"
 
@@ -36,17 +37,18 @@ std::vector<uint16_t> dense_to_f16(const DenseMatrix& m) {
   return out;
 }
 
-size_t device_linear_bytes(std::span<const Linear* const> parts) {
+size_t device_linear_bytes(std::span<const Linear* const> parts, WeightLayout layout) {
   int out = 0;
   for (const Linear* p : parts) out += p->out_features;
   const int in = parts[0]->in_features;
   if (!all_quantized(parts)) return size_t(out) * in * 2 + size_t(out) * 2;
   const int group = parts[0]->quant->group_size;
+  if (layout == WeightLayout::Exllama) return exllama_packed_bytes(in, out, group);
   const size_t tiles = (size_t(out) + 63) / 64;
   return tiles * (in / 16) * 512 + tiles * (in / group) * 256 + size_t(out) * 2;
 }
 
-DeviceLinear upload_linear(std::span<const Linear* const> parts) {
+DeviceLinear upload_linear(std::span<const Linear* const> parts, WeightLayout layout, bool swiglu_pair) {
   DeviceLinear d;
   d.in_features = parts[0]->in_features;
   bool any_bias = false;
@@ -59,7 +61,21 @@ DeviceLinear upload_linear(std::span<const Linear* const> parts) {
   if (d.quantized) {
     std::vector<const QuantLinear*> q;
     for (const Linear* p : parts) q.push_back(&*p->quant);
-    const MmaPackedHost packed = pack_mma(q);
+    d.layout = layout;
+    const int block = layout == WeightLayout::Exllama ? kExllamaSwigluBlock : kMmaSwigluBlock;
+    if (swiglu_pair && q.size() == 2 && q[0]->out_features == q[1]->out_features && q[0]->out_features % block == 0)
+      d.interleave = block;
+    if (layout == WeightLayout::Exllama) {
+      const ExllamaPackedHost packed = pack_exllama(q, d.interleave);
+      d.qweight = DeviceBuffer<uint32_t>(std::span<const uint32_t>(packed.qweight));
+      d.qzeros = DeviceBuffer<uint32_t>(std::span<const uint32_t>(packed.qzeros));
+      d.scales = DeviceBuffer<uint16_t>(std::span<const uint16_t>(packed.scales));
+      if (!packed.bias.empty()) d.bias = DeviceBuffer<uint16_t>(std::span<const uint16_t>(packed.bias));
+      d.xview = {d.qweight.get(), d.qzeros.get(), d.scales.get(), packed.bias.empty() ? nullptr : d.bias.get(),
+                 packed.in_features, packed.out_features, packed.out_padded, packed.group_size};
+      return d;
+    }
+    const MmaPackedHost packed = pack_mma(q, d.interleave);
     d.qweight = DeviceBuffer<uint32_t>(std::span<const uint32_t>(packed.qweight));
     d.scale_zero = DeviceBuffer<uint32_t>(std::span<const uint32_t>(packed.scale_zero));
     if (!packed.bias.empty()) d.bias = DeviceBuffer<uint16_t>(std::span<const uint16_t>(packed.bias));

@@ -56,8 +56,11 @@ struct AttentionArgs {
 size_t attention_partial_floats(int n_heads, int head_dim, int kv_splits, int n_rows = 1);
 void attention(const AttentionArgs& a, void* stream);
 
-// out[t][i] = silu(gate_up[t][i]) * gate_up[t][inter + i], fp16.
-void swiglu(const uint16_t* gate_up, uint16_t* out, int n_tokens, int inter, void* stream);
+// out[t][i] = silu(gate) * up, fp16, from gate_up [n][2 inter]: gate_up[t][i]
+// and gate_up[t][inter + i] (block 0), or gate and up interleaved in blocks
+// of `block` features (cuda/row_stack.h: the packing of the GEMV kernels'
+// SwiGLU epilogue, whose other kernels write the same order).
+void swiglu(const uint16_t* gate_up, uint16_t* out, int n_tokens, int inter, int block, void* stream);
 
 // ids[t] = argmax_v logits[t][v] (first index on ties); logits fp32.
 void argmax_rows(const float* logits, int n_rows, int vocab, int* ids, void* stream);

@@ -1,7 +1,9 @@
 // SwiGLU activation and greedy argmax.
 //   swiglu: one thread per output element, out = silu(g) * u in fp32, rounded once.
 //   argmax_rows: one 1024-thread block per row; first index wins ties (torch.argmax).
-// PRECOND: gate_up is [n][2 * inter] with gate first (the fused gate+up linear).
+// PRECOND: gate_up is [n][2 * inter] (the fused gate+up linear): gate then up,
+// or (block > 0) blocks of `block` gate values each followed by the same
+// features' up values (cuda/row_stack.h); inter % block == 0.
 #include <cuda_fp16.h>
 
 #include <cfloat>
@@ -13,13 +15,15 @@
 namespace awq::cuda {
 namespace {
 
-__global__ void swiglu_kernel(const __half* gate_up, __half* out, int n_tokens, int inter) {
+__global__ void swiglu_kernel(const __half* gate_up, __half* out, int n_tokens, int inter, int block) {
   pdl_launch_dependents();
   pdl_wait();
   const size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= size_t(n_tokens) * inter) return;
   const size_t t = i / inter, c = i % inter;
-  const float g = __half2float(gate_up[t * 2 * inter + c]), u = __half2float(gate_up[t * 2 * inter + inter + c]);
+  const __half* row = gate_up + t * 2 * inter;
+  const size_t gi = block ? c / block * 2 * block + c % block : c, ui = block ? gi + block : c + inter;
+  const float g = __half2float(row[gi]), u = __half2float(row[ui]);
   out[i] = __float2half_rn(g / (1.f + __expf(-g)) * u);
 }
 
@@ -67,11 +71,11 @@ __global__ void argmax_kernel(const float* logits, int vocab, int* ids) {
 
 }  // namespace
 
-void swiglu(const uint16_t* gate_up, uint16_t* out, int n_tokens, int inter, void* stream) {
+void swiglu(const uint16_t* gate_up, uint16_t* out, int n_tokens, int inter, int block, void* stream) {
   const size_t total = size_t(n_tokens) * inter;
   if (!total) return;
   launch_pdl(swiglu_kernel, unsigned((total + 255) / 256), 256, 0, static_cast<cudaStream_t>(stream),
-             reinterpret_cast<const __half*>(gate_up), reinterpret_cast<__half*>(out), n_tokens, inter);
+             reinterpret_cast<const __half*>(gate_up), reinterpret_cast<__half*>(out), n_tokens, inter, block);
   AWQ_CUDA_CHECK_LAUNCH();
 }
 

@@ -31,8 +31,10 @@ void add_model_flags(CLI::App& app, ModelFlags& f) {
       ->check(CLI::IsMember({"auto", "gemm", "gemv", "exllama"}))
       ->capture_default_str();
   app.add_option("--fuse-max-seq-len", f.fuse_max_seq_len,
-                 "Fused modules with a KV cache preallocated for N positions (GPU)")
+                 "KV cache preallocated for N positions, its size printed at load (AutoAWQ's name for --ctx)")
       ->check(CLI::NonNegativeNumber)->type_name("N");
+  app.add_flag("--no-fuse", f.no_fuse,
+               "GPU: unfused modules (separate q/k/v and gate/up products, no CUDA graph), for comparison");
   app.add_option("-t,--threads", f.threads, "CPU threads (0: all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("-c,--ctx", f.ctx, "Context (KV-cache) length in tokens (0: the model's, capped at 8192)")
       ->check(CLI::NonNegativeNumber);

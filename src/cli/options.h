@@ -14,7 +14,8 @@ struct ModelFlags {
   std::string device = "auto";    // auto | cpu | cuda | cuda:N
   std::string dtype;              // float16 | bfloat16 | float32; empty: per device
   std::string version = "auto";   // kernel family: auto | gemm | gemv | exllama
-  int fuse_max_seq_len = 0;       // 0: not fused
+  int fuse_max_seq_len = 0;       // KV-cache positions under AutoAWQ's name (modules are fused unless no_fuse)
+  bool no_fuse = false;           // GPU: separate q/k/v and gate/up modules, no CUDA graph (the bench baseline)
   int threads = 0;                // CPU threads; 0: all cores
   int ctx = 0;                    // KV-cache positions; 0: model's maximum (capped)
   std::string lm_head = "float16";  // CPU lm_head weights: float16 (as stored, exact) | int8 (fast, approximate)

@@ -37,7 +37,14 @@ int sequences_wanted(const ModelFlags& f, int automatic) {
 // one at a time, 40 at 4, 38 at 8 (docs/PERF.md).
 constexpr int kAutoCpuSequences = 4;
 
+// Unfused modules exist on the GPU only (the CPU engine always stacks q/k/v
+// and gate/up, with identical results).
+void refuse_gpu_only_flags(const ModelFlags& f) {
+  if (f.no_fuse) usage_error("--no-fuse is a GPU option; use --device cuda or drop --no-fuse");
+}
+
 std::unique_ptr<ModelRunner> make_cpu(std::shared_ptr<const ModelWeights> weights, const ModelFlags& f) {
+  refuse_gpu_only_flags(f);
   CpuRunnerOptions opt;
   opt.threads = f.threads;
   opt.max_context = context_positions(f);
@@ -63,14 +70,15 @@ std::unique_ptr<ModelRunner> make_gpu(std::shared_ptr<const ModelWeights> weight
   refuse_cpu_only_flags(f);
   if (!f.dtype.empty() && f.dtype != "float16")
     usage_error("--dtype {} is not available on the GPU, which computes in float16", f.dtype);
-  if (f.version == "exllama") usage_error("--version exllama is not implemented; use auto, gemm or gemv");
   CudaRunnerOptions opt;
   opt.device = device;
   opt.max_context = context_positions(f);
-  opt.kernels = f.version == "gemm"   ? CudaKernelFamily::Gemm
-                : f.version == "gemv" ? CudaKernelFamily::Gemv
-                                      : CudaKernelFamily::Auto;
+  opt.kernels = f.version == "gemm"      ? CudaKernelFamily::Gemm
+                : f.version == "gemv"    ? CudaKernelFamily::Gemv
+                : f.version == "exllama" ? CudaKernelFamily::Exllama
+                                         : CudaKernelFamily::Auto;
   opt.sequences = sequences_wanted(f, kAutoGpuSequences);
+  opt.fused = !f.no_fuse;
   return make_cuda_runner(std::move(weights), opt);
 }
 #endif

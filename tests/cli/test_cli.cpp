@@ -123,6 +123,10 @@ TEST_CASE("the int8 lm_head runs on the CPU, logs its size at -v, and is a usage
   check_one_line_error(run_awqrun(tiny() + " --raw -p hi --lm-head int4"), 2, "int4");
 }
 
+TEST_CASE("unfused modules are a GPU option: --no-fuse on the CPU is a usage error", "[cli]") {
+  check_one_line_error(run_awqrun(tiny() + " --raw -p hi --device cpu --no-fuse"), 2, "--no-fuse");
+}
+
 TEST_CASE("generation prints only the text on stdout and is reproducible", "[cli]") {
   const auto a = run_awqrun(tiny() + " --raw -p 'hello there' -n 12 --temp 0.8 --seed 7");
   const auto b = run_awqrun(tiny() + " --raw -p 'hello there' -n 12 --temp 0.8 --seed 7");

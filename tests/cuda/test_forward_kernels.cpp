@@ -235,16 +235,20 @@ TEST_CASE("add_rmsnorm, swiglu and argmax match host references", "[cuda][ops]")
 
   const auto gu = test::random_f16(size_t(n) * 2 * inter, 4.f);
   DeviceBuffer<uint16_t> dgu{std::span<const uint16_t>(gu)}, dact(size_t(n) * inter);
-  test::poison(dact);
-  cuda::swiglu(dgu.get(), dact.get(), n, inter, nullptr);
   const auto g = test::to_float(gu);
-  std::vector<double> aref(size_t(n) * inter);
-  for (int t = 0; t < n; ++t)
-    for (int i = 0; i < inter; ++i) {
-      const double x = g[size_t(t) * 2 * inter + i], u = g[size_t(t) * 2 * inter + inter + i];
-      aref[size_t(t) * inter + i] = x / (1 + std::exp(-x)) * u;
-    }
-  CHECK(test::rel_error(test::to_float(dact.download()), aref) < 1e-3);
+  for (const int block : {0, 32, 64}) {  // gate | up halves, or interleaved in blocks (cuda/row_stack.h)
+    INFO("swiglu block " << block);
+    test::poison(dact);
+    cuda::swiglu(dgu.get(), dact.get(), n, inter, block, nullptr);
+    std::vector<double> aref(size_t(n) * inter);
+    for (int t = 0; t < n; ++t)
+      for (int i = 0; i < inter; ++i) {
+        const size_t gi = block ? size_t(i / block) * 2 * block + i % block : size_t(i);
+        const double x = g[size_t(t) * 2 * inter + gi], u = g[size_t(t) * 2 * inter + gi + (block ? block : inter)];
+        aref[size_t(t) * inter + i] = x / (1 + std::exp(-x)) * u;
+      }
+    CHECK(test::rel_error(test::to_float(dact.download()), aref) < 1e-3);
+  }
 
   std::vector<float> logits(size_t(n) * vocab);
   for (auto& v : logits) v = fp16_to_float(test::random_f16(1, 10.f)[0]);

@@ -41,8 +41,8 @@ double row_error(const float* out, const json& ref, int vocab) {
 
 TEST_CASE("cuda runner matches transformers on tiny models", "[cuda][runner][sanitize]") {
   for (const char* name : kModels) {
-    for (CudaKernelFamily family : {CudaKernelFamily::Auto, CudaKernelFamily::Gemm}) {
-      INFO(name << (family == CudaKernelFamily::Gemm ? " gemm" : " auto"));
+    for (CudaKernelFamily family : {CudaKernelFamily::Auto, CudaKernelFamily::Gemm, CudaKernelFamily::Exllama}) {
+      INFO(name << " family " << int(family));
       std::ifstream f(data_dir() / name / "golden.json");
       const json golden = json::parse(f);
       auto weights = std::make_shared<const ModelWeights>(load_model(data_dir() / name));

@@ -2,7 +2,8 @@
 // checkpoint with Mistral-7B's real shapes - hidden 4096, FFN 14336, 32 heads
 // over 8 KV heads, vocab 32000, g128 - cut to 2 of its 32 layers so that the
 // CPU side stays short: logits of every prompt position, a decode step (the
-// CUDA-graph path) and greedy tokens, on a fresh random prompt.
+// CUDA-graph path) and greedy tokens, on a fresh random prompt; every kernel
+// family, fused and unfused modules.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -30,11 +31,18 @@ TEST_CASE("cuda runner matches the cpu engine on a Mistral-7B-shaped model", "[c
   auto cpu = make_cpu_runner(weights, cpu_opt);
   std::vector<float> ref;
   cpu->forward(prompt, 0, true, ref);
-  for (CudaKernelFamily family : {CudaKernelFamily::Auto, CudaKernelFamily::Gemv, CudaKernelFamily::Gemm}) {
-    INFO("family " << int(family));
+  struct Config {
+    CudaKernelFamily family;
+    bool fused;
+  };
+  for (const Config cfg : {Config{CudaKernelFamily::Auto, true}, Config{CudaKernelFamily::Gemv, true},
+                           Config{CudaKernelFamily::Gemm, true}, Config{CudaKernelFamily::Exllama, true},
+                           Config{CudaKernelFamily::Auto, false}, Config{CudaKernelFamily::Exllama, false}}) {
+    INFO("family " << int(cfg.family) << (cfg.fused ? " fused" : " unfused"));
     CudaRunnerOptions opt;
     opt.max_context = 64;
-    opt.kernels = family;
+    opt.kernels = cfg.family;
+    opt.fused = cfg.fused;
     auto gpu = make_cuda_runner(weights, opt);
     std::vector<float> got;
     gpu->forward(prompt, 0, true, got);

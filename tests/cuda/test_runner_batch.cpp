@@ -35,7 +35,8 @@ void check_errors(std::vector<double> errors, const std::string& what) {
   CHECK(errors.back() < 3e-2);
 }
 
-void check_rows_match_single(std::shared_ptr<const ModelWeights> weights, int n_seqs, int steps) {
+void check_rows_match_single(std::shared_ptr<const ModelWeights> weights, int n_seqs, int steps,
+                             CudaKernelFamily family = CudaKernelFamily::Auto) {
   const int vocab = weights->config.vocab_size;
   auto& rng = test::rng();
   std::vector<std::vector<int>> prompts(static_cast<size_t>(n_seqs)), next(static_cast<size_t>(n_seqs));
@@ -49,6 +50,7 @@ void check_rows_match_single(std::shared_ptr<const ModelWeights> weights, int n_
   // Alone: slot 0 of a one-sequence runner, prefill then one token a step.
   CudaRunnerOptions opt;
   opt.max_context = 128;
+  opt.kernels = family;
   std::vector<std::vector<float>> alone(static_cast<size_t>(n_seqs)), alone_prompt(static_cast<size_t>(n_seqs));
   {
     auto single = make_cuda_runner(weights, opt);
@@ -124,6 +126,7 @@ TEST_CASE("decode_rows matches each sequence decoded alone (Mistral-7B shapes)",
   check_rows_match_single(weights, 5, 4);   // GEMV rows (T = 1), split-KV per row
   check_rows_match_single(weights, 24, 3);  // GEMV rows (T = 4)
   check_rows_match_single(weights, 70, 2);  // 32-row pieces, then the prefill rule above 64 rows
+  check_rows_match_single(weights, 20, 2, CudaKernelFamily::Exllama);  // exllama GEMV on 8-row pieces
 }
 
 }  // namespace awq

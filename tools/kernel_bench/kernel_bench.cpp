@@ -23,6 +23,8 @@
 #include "cuda/cuda_check.h"
 #include "cuda/device_buffer.h"
 #include "cuda/device_info.h"
+#include "cuda/exllama_matmul.h"
+#include "cuda/exllama_pack.h"
 #include "src/common/half.h"
 
 namespace awq::cuda {
@@ -166,6 +168,80 @@ void run_batch_rows() {
   AWQ_CUDA_CHECK(cudaStreamDestroy(stream));
 }
 
+// --version exllama against the default path: the exllama GEMV kernel (auto
+// split and forced split-K counts) against the tensor-core GEMV at m <= 8,
+// and both layouts' dequantize + cuBLAS at prefill sizes.
+void run_exllama() {
+  const std::string name = select_device(0);
+  cudaStream_t stream;
+  AWQ_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  const double copy_gbs = std::max(copy_bandwidth_gbs(stream), copy_kernel_gbs(stream));
+  std::printf("device: %s, %d SMs; %%bw below is of %.0f GB/s (D2D copy)\n", name.c_str(), device_sm_count(), copy_gbs);
+  DeviceBuffer<float> partial(kMatmulPartialFloats);
+  DeviceBuffer<unsigned> counters(kMatmulCounters);
+  device_memset(counters.get(), 0, counters.bytes());
+  const MatmulWorkspace ws{partial.get(), partial.size(), counters.get(), counters.size()};
+  Cublas blas(stream);
+  const Shape shapes[] = {{"mistral q/o 4096x4096", 4096, 4096}, {"mistral qkv 4096x6144", 4096, 6144},
+                          {"mistral gate+up 4096x28672", 4096, 28672}, {"mistral down 14336x4096", 14336, 4096}};
+  const int splits[] = {0, 1, 2, 4, 8, 16, 32};
+  DeviceBuffer<uint16_t> x(size_t(2048) * 14336), y(size_t(2048) * 28672), wdq(size_t(14336) * 4096 * 2);
+  device_memset(x.get(), 0x3c, x.bytes());
+  std::printf("%-28s %5s | %8s %6s | exllama us by split-K (0 = auto):", "shape (KxN)", "M", "mma us", "%bw");
+  for (int sp : splits) std::printf(" %7d", sp);
+  std::printf(" | %6s\n", "%bw");
+  for (const Shape& s : shapes) {
+    int copies = 0;
+    const Device d = upload_shape(s, 128, 0, copies);
+    const ExllamaPackedHost packed = pack_exllama(random_linear(s.k, s.n, 128));
+    std::vector<DeviceBuffer<uint32_t>> xq, xz;
+    std::vector<DeviceBuffer<uint16_t>> xs;
+    std::vector<ExllamaWeightsView> xv;
+    for (int i = 0; i < copies; ++i) {
+      xq.emplace_back(std::span<const uint32_t>(packed.qweight));
+      xz.emplace_back(std::span<const uint32_t>(packed.qzeros));
+      xs.emplace_back(std::span<const uint16_t>(packed.scales));
+      xv.push_back({xq.back().get(), xz.back().get(), xs.back().get(), nullptr, s.k, s.n, packed.out_padded, 128});
+    }
+    const double awq_bytes = double(s.k) * s.n / 2 + double(s.k) / 128 * s.n * 2.5;
+    const int launches = std::max(copies, 8);
+    for (int m : {1, 2, 4, 8}) {
+      const double bytes = awq_bytes + 2.0 * m * (s.k + s.n);
+      const double t_mma = time_graph(stream, launches, [&](int i) {
+        awq_gemv_matmul(d.views[i % copies], x.get(), m, y.get(), ws, stream);
+      });
+      std::printf("%-28s %5d | %8.2f %5.1f%% |                                 ", s.name, m, t_mma,
+                  100.0 * bytes / (t_mma * 1e-6) / 1e9 / copy_gbs);
+      double t_auto = 0;
+      for (int sp : splits) {
+        const double t = time_graph(stream, launches, [&](int i) {
+          exllama_gemv_matmul(xv[i % copies], x.get(), m, y.get(), ws, stream, sp);
+        });
+        if (sp == 0) t_auto = t;
+        std::printf(" %7.2f", t);
+      }
+      std::printf(" | %5.1f%%\n", 100.0 * bytes / (t_auto * 1e-6) / 1e9 / copy_gbs);
+      std::fflush(stdout);
+    }
+    for (int m : {64, 256, 2048}) {
+      const double t_mma = time_graph(stream, launches, [&](int i) {
+        awq_dequantize(d.views[i % copies], wdq.get(), stream);
+        blas.gemm_f16(wdq.get(), x.get(), y.get(), m, s.n, s.k);
+      });
+      const double t_exl = time_graph(stream, launches, [&](int i) {
+        exllama_dequantize(xv[i % copies], wdq.get(), stream);
+        blas.gemm_f16_kn(wdq.get(), packed.out_padded, x.get(), y.get(), m, s.n, s.k);
+      });
+      const double t_dq_mma = time_graph(stream, launches, [&](int i) { awq_dequantize(d.views[i % copies], wdq.get(), stream); });
+      const double t_dq_exl = time_graph(stream, launches, [&](int i) { exllama_dequantize(xv[i % copies], wdq.get(), stream); });
+      std::printf("%-28s %5d | dq+cb us: mma layout %8.2f, exllama %8.2f | dequantize alone: %7.2f / %7.2f us\n",
+                  s.name, m, t_mma, t_exl, t_dq_mma, t_dq_exl);
+      std::fflush(stdout);
+    }
+  }
+  AWQ_CUDA_CHECK(cudaStreamDestroy(stream));
+}
+
 void run(int max_m_arg) {
   const std::string name = select_device(0);
   cudaStream_t stream;
@@ -229,10 +305,15 @@ void run(int max_m_arg) {
 }  // namespace awq::cuda
 
 // Usage: awq-kernel-bench [MAX_M]  (token counts up to MAX_M, default 2048;
-// 16 gives the decode rows only), or awq-kernel-bench --batch-rows.
+// 16 gives the decode rows only), awq-kernel-bench --batch-rows, or
+// awq-kernel-bench --exllama.
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "--batch-rows") == 0) {
     awq::cuda::run_batch_rows();
+    return 0;
+  }
+  if (argc > 1 && std::strcmp(argv[1], "--exllama") == 0) {
+    awq::cuda::run_exllama();
     return 0;
   }
   const int max_m = argc > 1 ? std::atoi(argv[1]) : 2048;
