@@ -1,6 +1,7 @@
 #include "cuda/cuda_runner.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "cuda/awq_matmul.h"
@@ -85,6 +86,9 @@ class CudaRunnerImpl final : public CudaRunner {
   void forward(std::span<const int> tokens, int n_past, bool all_logits, std::vector<float>& logits) override;
   int forward_greedy(std::span<const int> tokens, int n_past) override;
   int forward_slot(int slot, std::span<const int> tokens, int n_past, std::vector<float>* logits) override;
+  bool forward_slot_top(int slot, std::span<const int> tokens, int n_past, int count, LogitPool& pool) override;
+  bool decode_rows_top(std::span<const DecodeRow> rows, std::span<const int> counts, std::vector<int>& ids,
+                       std::vector<LogitPool>& pools) override;
   void prefill_slots(std::span<const SlotPrompt> prompts, std::vector<int>& ids, std::vector<float>* logits) override;
   void decode_rows(std::span<const DecodeRow> rows, std::vector<int>& ids, std::vector<float>* logits) override;
 
@@ -117,6 +121,11 @@ class CudaRunnerImpl final : public CudaRunner {
   // token, logits [prompts][vocab] when non-null (host memory).
   void prefill_packed(std::span<const SlotPrompt> prompts, int* ids, float* logits);
   void decode_step(int token, int n_past);  // one token of slot 0 through the captured graph, argmax in ids_[0]
+  void rows_step(int n);  // the uploaded rows through the layers, lm_head and argmax (a graph when it can)
+  void upload_decode_rows(std::span<const DecodeRow> rows);  // checks and uploads a decode step's rows
+  // The pools of logits_'s first counts.size() rows (counts: 0 = no pool)
+  // into pools[i]; a row whose ties overflow kMaxLogitPool gets its whole row.
+  void take_pools(std::span<const int> counts, std::vector<LogitPool>& pools);
   void prefill(int slot, std::span<const int> tokens, int n_past, bool all_logits, std::vector<float>* logits);
   size_t slot_stride() const { return size_t(w_->config.num_kv_heads) * max_ctx_ * w_->config.head_dim; }
 
@@ -136,10 +145,20 @@ class CudaRunnerImpl final : public CudaRunner {
   DeviceBuffer<uint16_t> part_out_;  // unfused: one part's product before it joins the others
   DeviceBuffer<unsigned> mm_counters_;
   DeviceBuffer<int> tokens_, pos_, ids_, row_pos_, row_slot_;
+  DeviceBuffer<int> pool_ids_;       // [slots][kMaxLogitPool + 1]: ids, then the count (top_candidates)
+  DeviceBuffer<float> pool_values_;  // [slots][kMaxLogitPool]
+  DeviceBuffer<int> pool_counts_;    // [slots]
+  bool logit_pool_ = true;  // AWQRUN_NO_LOGIT_POOL=1: the whole row, an A/B switch for benchmarks
   std::vector<Segment> segments_;  // of the current Rows or Packed pass
+  std::vector<int> step_tokens_, step_pos_, step_slot_;  // host side of a decode step's uploads
   DeviceBuffer<uint16_t> last_rows_;  // the last hidden state of each packed prompt
   int kv_splits_ = 1;
   cudaGraphExec_t decode_graph_ = nullptr;
+  // Decode steps of n rows (index n), captured the second time a row count
+  // occurs: continuous batching revisits the same counts, and a step is
+  // ~330 launches.
+  std::vector<cudaGraphExec_t> rows_graphs_;
+  std::vector<uint8_t> rows_seen_;
 };
 
 // Bytes of one sequence's KV cache (all layers).
@@ -273,6 +292,11 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
   row_pos_ = DeviceBuffer<int>(size_t(std::max(kChunk, slots_)));
   row_slot_ = DeviceBuffer<int>(size_t(std::max(kChunk, slots_)));
   last_rows_ = DeviceBuffer<uint16_t>(size_t(slots_) * c.hidden_size);
+  pool_ids_ = DeviceBuffer<int>(size_t(slots_) * (kMaxLogitPool + 1));
+  pool_values_ = DeviceBuffer<float>(size_t(slots_) * kMaxLogitPool);
+  pool_counts_ = DeviceBuffer<int>(size_t(slots_));
+  const char* no_pool = std::getenv("AWQRUN_NO_LOGIT_POOL");
+  logit_pool_ = !(no_pool && *no_pool && std::string(no_pool) != "0");
   const char* family = o.kernels == CudaKernelFamily::Gemv      ? "gemv"
                        : o.kernels == CudaKernelFamily::Gemm    ? "gemm"
                        : o.kernels == CudaKernelFamily::Exllama ? "exllama"
@@ -284,6 +308,8 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
 
 CudaRunnerImpl::~CudaRunnerImpl() {
   if (decode_graph_) cudaGraphExecDestroy(decode_graph_);
+  for (cudaGraphExec_t g : rows_graphs_)
+    if (g) cudaGraphExecDestroy(g);
   blas_.reset();
   if (stream_) cudaStreamDestroy(stream_);
 }
@@ -561,6 +587,56 @@ int CudaRunnerImpl::forward_slot(int slot, std::span<const int> tokens, int n_pa
   return id;
 }
 
+bool CudaRunnerImpl::forward_slot_top(int slot, std::span<const int> tokens, int n_past, int count, LogitPool& pool) {
+  if (!logit_pool_) return false;
+  check_slot(slot);
+  check_span(tokens, n_past);
+  if (tokens.empty()) input_error("forward_slot_top needs at least one token");
+  if (tokens.size() == 1 && slot == 0) decode_step(tokens[0], n_past);  // the graph's argmax is not needed; it is cheap
+  else prefill(slot, tokens, n_past, false, nullptr);
+  const int counts[] = {count};
+  std::vector<LogitPool> pools(1);
+  take_pools(counts, pools);
+  pool = std::move(pools[0]);
+  return true;
+}
+
+void CudaRunnerImpl::take_pools(std::span<const int> counts, std::vector<LogitPool>& pools) {
+  const int vocab = w_->config.vocab_size, rows = int(counts.size());
+  std::vector<int> clamped(counts.begin(), counts.end());
+  for (int& c : clamped) c = std::clamp(c, 1, vocab);
+  AWQ_CUDA_CHECK(cudaMemcpyAsync(pool_counts_.get(), clamped.data(), size_t(rows) * sizeof(int), cudaMemcpyHostToDevice,
+                                 stream_));
+  cuda::top_candidates(logits_.get(), rows, vocab, pool_counts_.get(), kMaxLogitPool, pool_ids_.get(),
+                       pool_values_.get(), stream_);
+  // One copy of each array (~8 KB a row) instead of the rows of logits.
+  std::vector<int> ids(size_t(rows) * (kMaxLogitPool + 1));
+  std::vector<float> values(size_t(rows) * kMaxLogitPool);
+  AWQ_CUDA_CHECK(cudaMemcpyAsync(ids.data(), pool_ids_.get(), ids.size() * sizeof(int), cudaMemcpyDeviceToHost, stream_));
+  AWQ_CUDA_CHECK(cudaMemcpyAsync(values.data(), pool_values_.get(), values.size() * 4, cudaMemcpyDeviceToHost, stream_));
+  AWQ_CUDA_CHECK(cudaStreamSynchronize(stream_));  // also keeps `clamped` alive for its upload
+  pools.resize(size_t(rows));
+  for (int r = 0; r < rows; ++r) {
+    LogitPool& pool = pools[size_t(r)];
+    pool.ids.clear();
+    pool.values.clear();
+    if (counts[size_t(r)] <= 0) continue;
+    const int* row_ids = ids.data() + size_t(r) * (kMaxLogitPool + 1);
+    const int n = row_ids[kMaxLogitPool];
+    if (n > kMaxLogitPool) {  // too many ties at the cut: the whole row
+      pool.ids.resize(size_t(vocab));
+      for (int i = 0; i < vocab; ++i) pool.ids[size_t(i)] = i;
+      pool.values.resize(size_t(vocab));
+      AWQ_CUDA_CHECK(cudaMemcpy(pool.values.data(), logits_.get() + size_t(r) * vocab, size_t(vocab) * 4,
+                                cudaMemcpyDeviceToHost));
+      continue;
+    }
+    pool.ids.assign(row_ids, row_ids + n);
+    const float* row_values = values.data() + size_t(r) * kMaxLogitPool;
+    pool.values.assign(row_values, row_values + n);
+  }
+}
+
 void CudaRunnerImpl::prefill_slots(std::span<const SlotPrompt> prompts, std::vector<int>& ids,
                                    std::vector<float>* logits) {
   const size_t vocab = size_t(w_->config.vocab_size);
@@ -619,23 +695,58 @@ void CudaRunnerImpl::prefill_packed(std::span<const SlotPrompt> prompts, int* id
   AWQ_CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
 
-void CudaRunnerImpl::decode_rows(std::span<const DecodeRow> rows, std::vector<int>& ids, std::vector<float>* logits) {
-  const int n = int(rows.size()), vocab = w_->config.vocab_size;
+void CudaRunnerImpl::rows_step(int n) {
+  auto step = [&] {
+    run_layers({Pass::Kind::Rows, n, 0});
+    lm_head(0, n);
+    cuda::argmax_rows(logits_.get(), n, w_->config.vocab_size, ids_.get(), stream_);
+  };
+  // A step of n rows depends on n alone (positions, slots and tokens are
+  // read from device memory), except with small heads, whose attention is
+  // launched per row from host data (segments_); unfused modules stay eager.
+  if (!opt_.fused || w_->config.head_dim < 64) return step();
+  if (rows_graphs_.empty()) {
+    rows_graphs_.assign(size_t(slots_) + 1, nullptr);
+    rows_seen_.assign(size_t(slots_) + 1, 0);
+  }
+  cudaGraphExec_t& graph = rows_graphs_[size_t(n)];
+  if (graph) {
+    AWQ_CUDA_CHECK(cudaGraphLaunch(graph, stream_));
+    return;
+  }
+  step();
+  if (++rows_seen_[size_t(n)] < 2) return;
+  cudaGraph_t captured;
+  AWQ_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+  step();
+  AWQ_CUDA_CHECK(cudaStreamEndCapture(stream_, &captured));
+  AWQ_CUDA_CHECK(cudaGraphInstantiate(&graph, captured, 0));
+  AWQ_CUDA_CHECK(cudaGraphDestroy(captured));
+}
+
+void CudaRunnerImpl::upload_decode_rows(std::span<const DecodeRow> rows) {
+  const int n = int(rows.size());
   if (n == 0 || n > slots_) input_error("decode_rows: {} rows for {} sequence slots", n, slots_);
   segments_.clear();
-  std::vector<int> tokens(rows.size()), pos(rows.size()), slot(rows.size());
+  // Members: the uploads are asynchronous, and the step's caller synchronizes later.
+  step_tokens_.resize(rows.size());
+  step_pos_.resize(rows.size());
+  step_slot_.resize(rows.size());
   for (int i = 0; i < n; ++i) {
     check_slot(rows[i].slot);
     check_span(std::span<const int>(&rows[i].token, 1), rows[i].pos);
-    tokens[i] = rows[i].token;
-    pos[i] = rows[i].pos;
-    slot[i] = rows[i].slot;
+    step_tokens_[i] = rows[i].token;
+    step_pos_[i] = rows[i].pos;
+    step_slot_[i] = rows[i].slot;
     segments_.push_back({rows[i].slot, i, 1});
   }
-  upload_rows(tokens, pos, slot);
-  run_layers({Pass::Kind::Rows, n, 0});
-  lm_head(0, n);
-  cuda::argmax_rows(logits_.get(), n, vocab, ids_.get(), stream_);
+  upload_rows(step_tokens_, step_pos_, step_slot_);
+}
+
+void CudaRunnerImpl::decode_rows(std::span<const DecodeRow> rows, std::vector<int>& ids, std::vector<float>* logits) {
+  const int n = int(rows.size()), vocab = w_->config.vocab_size;
+  upload_decode_rows(rows);
+  rows_step(n);
   ids.resize(size_t(n));
   AWQ_CUDA_CHECK(cudaMemcpyAsync(ids.data(), ids_.get(), n * sizeof(int), cudaMemcpyDeviceToHost, stream_));
   if (logits) {
@@ -643,6 +754,19 @@ void CudaRunnerImpl::decode_rows(std::span<const DecodeRow> rows, std::vector<in
     AWQ_CUDA_CHECK(cudaMemcpyAsync(logits->data(), logits_.get(), logits->size() * 4, cudaMemcpyDeviceToHost, stream_));
   }
   AWQ_CUDA_CHECK(cudaStreamSynchronize(stream_));  // the host vectors above live on this frame
+}
+
+bool CudaRunnerImpl::decode_rows_top(std::span<const DecodeRow> rows, std::span<const int> counts, std::vector<int>& ids,
+                                     std::vector<LogitPool>& pools) {
+  if (!logit_pool_) return false;
+  if (counts.size() != rows.size()) runtime_error("decode_rows_top: {} counts for {} rows", counts.size(), rows.size());
+  const int n = int(rows.size());
+  upload_decode_rows(rows);
+  rows_step(n);
+  ids.resize(size_t(n));
+  AWQ_CUDA_CHECK(cudaMemcpyAsync(ids.data(), ids_.get(), n * sizeof(int), cudaMemcpyDeviceToHost, stream_));
+  take_pools(counts, pools);  // synchronizes the stream
+  return true;
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 // The CUDA backend: a Llama / Mistral / Qwen2 forward pass on one GPU with
-// AWQ int4 weights repacked for the tensor-core kernels (awq_pack.h), fp16
-// activations (fp32 residual stream, fp32 accumulation everywhere), and a
-// preallocated fp16 KV cache with one slot per sequence. Single-token steps
-// of slot 0 replay a captured CUDA graph; prefill_slots packs the prompts of
-// several sequences into shared passes and decode_rows steps them together
-// (continuous batching).
+// AWQ int4 weights repacked at load for the tensor-core kernels (awq_pack.h)
+// or the exllama ones (exllama_pack.h), fp16 activations (fp32 residual
+// stream, fp32 accumulation except the exllama kernel's fp16 partial sums),
+// and a preallocated fp16 KV cache with one slot per sequence. Single-token
+// steps of slot 0 replay a captured CUDA graph; prefill_slots packs the
+// prompts of several sequences into shared passes and decode_rows steps them
+// together (continuous batching; a graph per row count). Sampling takes a
+// LogitPool selected on the device (forward_slot_top).
 #pragma once
 #include <memory>
 #include <span>

@@ -62,6 +62,14 @@ void attention(const AttentionArgs& a, void* stream);
 // SwiGLU epilogue, whose other kernels write the same order).
 void swiglu(const uint16_t* gate_up, uint16_t* out, int n_tokens, int inter, int block, void* stream);
 
+// The sampler's LogitPool of each row on the device: for row r of logits
+// [rows][vocab], ids[r][0 .. min(n, cap)) and values[r][...] = every logit
+// >= the row's counts[r]-th largest (counts: device, 1..vocab), in no order,
+// and ids[r][cap] = n (> cap: too many ties at the cut; then the pool is
+// incomplete). ids is [rows][cap + 1], values [rows][cap].
+void top_candidates(const float* logits, int rows, int vocab, const int* counts, int cap, int* ids, float* values,
+                    void* stream);
+
 // ids[t] = argmax_v logits[t][v] (first index on ties); logits fp32.
 void argmax_rows(const float* logits, int n_rows, int vocab, int* ids, void* stream);
 

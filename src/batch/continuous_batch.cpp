@@ -41,17 +41,32 @@ class Scheduler {
     return false;
   }
 
-  // One decode step of every running sequence.
+  // One decode step of every running sequence. Sampled rows take a pool of
+  // their largest logits where the runner makes them (sampler.h: LogitPool),
+  // else every row's logits cross.
   void step() {
     rows_.clear();
     owners_.clear();
-    bool want_logits = false;
+    pool_sizes_.clear();
+    bool want_logits = false, pools_suffice = true;
     for (size_t slot = 0; slot < slots_.size(); ++slot) {
       if (!slots_[slot]) continue;
       const SequenceGeneration& g = slots_[slot]->generation;
       rows_.push_back({int(slot), g.next_token(), g.next_pos()});
       owners_.push_back(slot);
+      const int pool_size = g.needs_logits() ? g.logit_pool_size() : 0;
+      pool_sizes_.push_back(pool_size);
       want_logits |= g.needs_logits();
+      pools_suffice &= !g.needs_logits() || pool_size > 0;
+    }
+    if (want_logits && pools_suffice && runner_.decode_rows_top(rows_, pool_sizes_, ids_, pools_)) {
+      for (size_t i = 0; i < owners_.size(); ++i) {
+        std::unique_ptr<Sequence>& s = slots_[owners_[i]];
+        if (pool_sizes_[i] > 0) s->generation.accept(pools_[i]);
+        else s->generation.accept(ids_[i], {});
+        if (s->generation.done()) finish(s);
+      }
+      return;
     }
     runner_.decode_rows(rows_, ids_, want_logits ? &logits_ : nullptr);
     for (size_t i = 0; i < owners_.size(); ++i) take_token(owners_[i], i, want_logits);
@@ -149,6 +164,8 @@ class Scheduler {
   std::vector<size_t> owners_;  // slot of each row
   std::vector<int> ids_;
   std::vector<float> logits_;
+  std::vector<int> pool_sizes_;
+  std::vector<LogitPool> pools_;
 };
 
 }  // namespace

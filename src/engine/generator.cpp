@@ -21,8 +21,8 @@ SequenceGeneration::SequenceGeneration(const Tokenizer& tokenizer, std::span<con
       sampler_(options.sampling),
       decoder_(tokenizer, options.skip_special_tokens),
       stops_(options.stop),
-      history_(prompt_ids.begin(), prompt_ids.end()),
       prompt_tokens_(int(prompt_ids.size())) {
+  for (int id : prompt_ids) remember(id);
   if (prompt_tokens_ == 0) input_error("the prompt is empty (0 tokens)");
   if (options.max_new_tokens < 0) input_error("max_new_tokens is negative ({})", options.max_new_tokens);
   if (prompt_tokens_ + options.max_new_tokens > max_context)
@@ -41,14 +41,32 @@ void SequenceGeneration::emit(const std::string& text) {
   if (on_text_) on_text_(text);
 }
 
+void SequenceGeneration::remember(int id) {
+  history_.push_back(id);
+  if (id < 0) return;
+  if (size_t(id) >= seen_.size()) seen_.resize(size_t(id) + 1, false);
+  if (!seen_[size_t(id)]) {
+    seen_[size_t(id)] = true;
+    ++distinct_history_;
+  }
+}
+
 void SequenceGeneration::accept(int argmax, std::span<const float> logits) {
   if (done_) runtime_error("SequenceGeneration::accept after the sequence finished");
+  take(needs_logits() ? sampler_.sample(logits, history_) : argmax);
+}
+
+void SequenceGeneration::accept(const LogitPool& pool) {
+  if (done_) runtime_error("SequenceGeneration::accept after the sequence finished");
+  take(sampler_.sample(pool, history_));
+}
+
+void SequenceGeneration::take(int id) {
   if (result_.tokens.empty()) {
     result_.timings.prefill_s = seconds_since(started_);
     decode_started_ = std::chrono::steady_clock::now();
   }
-  const int id = needs_logits() ? sampler_.sample(logits, history_) : argmax;
-  history_.push_back(id);
+  remember(id);
   result_.tokens.push_back(id);
   if (std::find(options_.eos_ids.begin(), options_.eos_ids.end(), id) != options_.eos_ids.end()) {
     result_.finish_reason = "stop";
@@ -83,17 +101,23 @@ GenerateResult generate(ModelRunner& runner, const Tokenizer& tokenizer, std::sp
   SequenceGeneration g(tokenizer, prompt_ids, options, runner.max_context(), on_text);
   if (g.done()) return g.finish();
   // Plain greedy lets the backend pick the token (on the GPU only the id
-  // crosses to the host); anything else samples from the host logits.
+  // crosses to the host); sampling takes a pool of the largest logits where
+  // the backend makes one (the GPU) and the chain allows, else the row.
   std::vector<float> logits;
   std::vector<float>* wanted = g.needs_logits() ? &logits : nullptr;
+  LogitPool pool;
+  auto step = [&](std::span<const int> tokens, int n_past) {
+    const int pool_size = g.needs_logits() ? g.logit_pool_size() : 0;
+    if (pool_size > 0 && runner.forward_slot_top(0, tokens, n_past, pool_size, pool)) return g.accept(pool);
+    // The id first: the span of logits is taken after the pass (re)sized them.
+    const int id = runner.forward_slot(0, tokens, n_past, wanted);
+    g.accept(id, logits);
+  };
   g.start();
-  // The id first: the span of logits is taken after the pass (re)sized them.
-  int id = runner.forward_slot(0, g.prompt(), 0, wanted);
-  g.accept(id, logits);
+  step(g.prompt(), 0);
   while (!g.done()) {
     const int token = g.next_token();
-    id = runner.forward_slot(0, std::span<const int>(&token, 1), g.next_pos(), wanted);
-    g.accept(id, logits);
+    step(std::span<const int>(&token, 1), g.next_pos());
   }
   return g.finish();
 }

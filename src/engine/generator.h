@@ -67,6 +67,9 @@ class SequenceGeneration {
   std::span<const int> prompt() const { return {history_.data(), size_t(prompt_tokens_)}; }
   // False for plain greedy sampling: the backend's argmax is the token.
   bool needs_logits() const { return !is_plain_greedy(options_.sampling); }
+  // With needs_logits(): the size of the LogitPool that gives the same token
+  // as the whole row (sampler.h), 0 when the row is needed.
+  int logit_pool_size() const { return awq::logit_pool_size(options_.sampling, distinct_history_); }
   bool done() const { return done_; }
   // The next step's input: the last sampled token and its position.
   int next_token() const { return history_.back(); }
@@ -77,10 +80,13 @@ class SequenceGeneration {
   // logits when needs_logits(). Samples the token, streams its text and
   // decides whether the sequence is done (eos, stop string, max_new_tokens).
   void accept(int argmax, std::span<const float> logits);
+  void accept(const LogitPool& pool);  // the same from a pool of logit_pool_size()
   GenerateResult finish();  // flushes held-back text; call once, when done()
 
  private:
   void emit(const std::string& text);
+  void take(int id);  // the sampled token: history, text, stop conditions
+  void remember(int id);  // history_ and distinct_history_
 
   GenerateOptions options_;
   std::function<void(std::string_view)> on_text_;
@@ -88,6 +94,8 @@ class SequenceGeneration {
   StreamDecoder decoder_;
   StopMatcher stops_;
   std::vector<int> history_;  // prompt + generated ids
+  std::vector<bool> seen_;    // by id: in history_
+  int distinct_history_ = 0;
   int prompt_tokens_ = 0;
   bool done_ = false;
   GenerateResult result_;

@@ -10,6 +10,7 @@
 
 #include "src/common/error.h"
 #include "src/model/model_config.h"
+#include "src/sampling/sampler.h"
 
 namespace awq {
 
@@ -45,6 +46,25 @@ class ModelRunner {
   virtual int forward_greedy(std::span<const int> tokens, int n_past) {
     forward(tokens, n_past, false, greedy_logits_);
     return int(std::max_element(greedy_logits_.begin(), greedy_logits_.end()) - greedy_logits_.begin());
+  }
+
+  // forward_slot() that leaves in pool, instead of the row of logits, the
+  // last token's `count` largest logits (ties included, sampler.h: LogitPool)
+  // - or the whole row when too many tie. Returns false, having run nothing,
+  // when the backend has no such path (the caller then asks for the row).
+  virtual bool forward_slot_top(int slot, std::span<const int> tokens, int n_past, int count, LogitPool& pool) {
+    (void)slot, (void)tokens, (void)n_past, (void)count, (void)pool;
+    return false;
+  }
+
+  // decode_rows() that leaves, for each row with counts[i] > 0, its pool of
+  // the counts[i] largest logits in pools[i] (as forward_slot_top) instead of
+  // the rows of logits; ids[i] is the argmax as always. Returns false, having
+  // run nothing, when the backend has no such path.
+  virtual bool decode_rows_top(std::span<const DecodeRow> rows, std::span<const int> counts, std::vector<int>& ids,
+                               std::vector<LogitPool>& pools) {
+    (void)rows, (void)counts, (void)ids, (void)pools;
+    return false;
   }
 
   // Sequences whose caches the runner holds side by side: slots

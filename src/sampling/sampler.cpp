@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "src/common/error.h"
+
 namespace awq {
 
 void apply_repetition_penalty(std::vector<float>& logits, std::span<const int> history, float penalty) {
@@ -16,21 +18,34 @@ void apply_repetition_penalty(std::vector<float>& logits, std::span<const int> h
   }
 }
 
+int logit_pool_size(const SamplingParams& p, int distinct_history) {
+  const int k = p.temperature <= 0.f ? 1 : p.top_k;
+  if (k <= 0) return 0;
+  const long n = long(k) + (p.repeat_penalty != 1.f ? distinct_history : 0);
+  return n <= kMaxLogitPool ? int(n) : 0;
+}
+
 std::vector<Candidate> Sampler::candidates(std::span<const float> in, std::span<const int> history) const {
   std::vector<float> logits(in.begin(), in.end());
   apply_repetition_penalty(logits, history, params_.repeat_penalty);
+  std::vector<int> ids(logits.size());
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = int(i);
+  return filter(ids, logits);
+}
+
+std::vector<Candidate> Sampler::filter(std::span<const int> ids, std::span<const float> logits) const {
   const float inv_t = 1.f / params_.temperature;
-  std::vector<int> order(logits.size());
+  std::vector<int> order(logits.size());  // positions into ids / logits
   for (size_t i = 0; i < order.size(); ++i) order[i] = int(i);
   // Descending logit, ties by id: the order every later step relies on.
   auto by_logit = [&](int a, int b) {
-    return logits[size_t(a)] != logits[size_t(b)] ? logits[size_t(a)] > logits[size_t(b)] : a < b;
+    return logits[size_t(a)] != logits[size_t(b)] ? logits[size_t(a)] > logits[size_t(b)] : ids[size_t(a)] < ids[size_t(b)];
   };
   size_t keep = order.size();
   if (params_.top_k > 0 && size_t(params_.top_k) < order.size()) {
     std::nth_element(order.begin(), order.begin() + params_.top_k - 1, order.end(), by_logit);
     const float kth = logits[size_t(order[size_t(params_.top_k - 1)])];
-    keep = size_t(std::partition(order.begin(), order.end(), [&](int id) { return logits[size_t(id)] >= kth; }) -
+    keep = size_t(std::partition(order.begin(), order.end(), [&](int i) { return logits[size_t(i)] >= kth; }) -
                   order.begin());
   }
   std::sort(order.begin(), order.begin() + long(keep), by_logit);
@@ -40,10 +55,10 @@ std::vector<Candidate> Sampler::candidates(std::span<const float> in, std::span<
   c.reserve(keep);
   const double top = double(logits[size_t(order[0])]) * inv_t;
   double total = 0;
-  for (int id : order) {
-    const double e = std::exp(double(logits[size_t(id)]) * inv_t - top);
+  for (int i : order) {
+    const double e = std::exp(double(logits[size_t(i)]) * inv_t - top);
     total += e;
-    c.push_back({id, float(e)});
+    c.push_back({ids[size_t(i)], float(e)});
   }
   for (auto& x : c) x.p = float(x.p / total);
   if (params_.top_p < 1.f) {
@@ -62,13 +77,14 @@ std::vector<Candidate> Sampler::candidates(std::span<const float> in, std::span<
   return c;
 }
 
-int Sampler::sample(std::span<const float> logits, std::span<const int> history) {
-  if (params_.temperature <= 0.f) {
-    std::vector<float> l(logits.begin(), logits.end());
-    apply_repetition_penalty(l, history, params_.repeat_penalty);
-    return int(std::max_element(l.begin(), l.end()) - l.begin());
+int Sampler::choose(std::span<const int> ids, std::span<const float> values) {
+  if (params_.temperature <= 0.f) {  // the highest value, lowest id on ties
+    size_t best = 0;
+    for (size_t i = 1; i < values.size(); ++i)
+      if (values[i] > values[best] || (values[i] == values[best] && ids[i] < ids[best])) best = i;
+    return ids[best];
   }
-  const std::vector<Candidate> c = candidates(logits, history);
+  const std::vector<Candidate> c = filter(ids, values);
   const double u = rng_.uniform();
   double acc = 0;
   for (const auto& x : c) {
@@ -76,6 +92,35 @@ int Sampler::sample(std::span<const float> logits, std::span<const int> history)
     if (u < acc) return x.id;
   }
   return c.back().id;  // u within rounding of 1
+}
+
+int Sampler::sample(std::span<const float> logits, std::span<const int> history) {
+  std::vector<float> l(logits.begin(), logits.end());
+  apply_repetition_penalty(l, history, params_.repeat_penalty);
+  std::vector<int> ids(l.size());
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = int(i);
+  return choose(ids, l);
+}
+
+int Sampler::sample(const LogitPool& pool, std::span<const int> history) {
+  if (pool.ids.empty() || pool.ids.size() != pool.values.size()) runtime_error("Sampler: empty or ragged logit pool");
+  std::vector<float> values = pool.values;
+  if (params_.repeat_penalty != 1.f) {
+    // Step 1 on the pool's members: each distinct history id once.
+    std::vector<size_t> by_id(pool.ids.size());
+    for (size_t i = 0; i < by_id.size(); ++i) by_id[i] = i;
+    std::sort(by_id.begin(), by_id.end(), [&](size_t a, size_t b) { return pool.ids[a] < pool.ids[b]; });
+    std::vector<bool> done(by_id.size(), false);
+    for (int id : history) {
+      const auto it = std::lower_bound(by_id.begin(), by_id.end(), id,
+                                       [&](size_t i, int want) { return pool.ids[i] < want; });
+      if (it == by_id.end() || pool.ids[*it] != id || done[size_t(it - by_id.begin())]) continue;
+      done[size_t(it - by_id.begin())] = true;
+      float& l = values[*it];
+      l = l > 0 ? l / params_.repeat_penalty : l * params_.repeat_penalty;
+    }
+  }
+  return choose(pool.ids, values);
 }
 
 }  // namespace awq

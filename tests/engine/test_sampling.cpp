@@ -135,6 +135,57 @@ TEST_CASE("sampling is reproducible from the seed and greedy is the argmax", "[s
   CHECK(Sampler(greedy).sample(l, std::vector<int>{1}) == 2);  // 3 / 2 < 2.5
 }
 
+// What a backend's top-candidates kernel returns: every logit >= the
+// count-th largest, in a scrambled order.
+LogitPool host_pool(const std::vector<float>& logits, int count, std::mt19937& rng) {
+  std::vector<float> sorted = logits;
+  std::nth_element(sorted.begin(), sorted.begin() + count - 1, sorted.end(), std::greater<float>());
+  const float cut = sorted[size_t(count - 1)];
+  LogitPool pool;
+  for (size_t i = 0; i < logits.size(); ++i)
+    if (logits[i] >= cut) pool.ids.push_back(int(i)), pool.values.push_back(logits[i]);
+  std::vector<size_t> perm(pool.ids.size());
+  for (size_t i = 0; i < perm.size(); ++i) perm[i] = i;
+  std::shuffle(perm.begin(), perm.end(), rng);
+  LogitPool out;
+  for (size_t i : perm) out.ids.push_back(pool.ids[i]), out.values.push_back(pool.values[i]);
+  return out;
+}
+
+TEST_CASE("sampling from a logit pool of logit_pool_size() draws what the whole row draws", "[sampling]") {
+  std::mt19937 rng(std::random_device{}());
+  const int vocab = 3000;
+  for (int trial = 0; trial < 40; ++trial) {
+    SamplingParams p;
+    p.temperature = trial % 5 == 0 ? 0.f : 0.3f + 0.1f * float(trial % 9);
+    p.top_k = 1 + trial * 7 % 80;
+    p.top_p = trial % 3 == 0 ? 1.f : 0.9f;
+    p.min_p = trial % 4 == 1 ? 0.05f : 0.f;
+    p.repeat_penalty = trial % 2 ? 1.3f : 1.f;
+    p.seed = uint64_t(trial);
+    // Quantized logits: many ties, also across the pool's edge.
+    std::vector<float> logits = test::random_floats(rng, vocab, -4, 4);
+    for (float& l : logits) l = std::round(l * 8) / 8;
+    std::vector<int> history(size_t(5 + trial * 13 % 300));
+    for (int& id : history) id = int(rng() % 200);  // concentrated: the penalty reorders the top
+    for (int i = 0; i < 100; ++i) logits[size_t(rng() % 200)] += 3.f;
+    const int distinct = int(std::set<int>(history.begin(), history.end()).size());
+    const int count = logit_pool_size(p, distinct);
+    INFO("trial " << trial << " count " << count);
+    REQUIRE(count > 0);
+    Sampler whole(p), pooled(p);
+    const LogitPool pool = host_pool(logits, count, rng);
+    for (int draw = 0; draw < 20; ++draw) CHECK(whole.sample(logits, history) == pooled.sample(pool, history));
+  }
+  SamplingParams no_top_k;
+  no_top_k.temperature = 1.f;
+  CHECK(logit_pool_size(no_top_k, 0) == 0);  // without top-k every logit can be drawn
+  no_top_k.top_k = 50;
+  no_top_k.repeat_penalty = 1.1f;
+  CHECK(logit_pool_size(no_top_k, kMaxLogitPool) == 0);  // too many history ids: the row
+  CHECK(logit_pool_size(no_top_k, 10) == 60);
+}
+
 TEST_CASE("stop matcher never emits a stop string, even split across tokens", "[sampling]") {
   const std::vector<std::string> pieces{"Hel", "lo, wor", "ld! ST", "O", "P here", " and more"};
   std::string emitted;
