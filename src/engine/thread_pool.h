@@ -1,8 +1,11 @@
 // A persistent pool of worker threads for data-parallel loops. Workers are
 // created once (at runner creation) and wait between jobs, first spinning
 // briefly (ops in a decode step are microseconds apart) and then sleeping.
+// When other processes keep taking the workers' cores (the caller keeps
+// waiting on them), jobs run on the calling thread alone for a while.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -28,6 +31,8 @@ class ThreadPool {
  private:
   void worker_loop(int thread);
   void work(int thread);
+  // Contention detection after a parallel job (see thread_pool.cpp).
+  void note_wait(std::chrono::steady_clock::duration own, std::chrono::steady_clock::duration wait);
 
   std::vector<std::thread> workers_;
   const std::function<void(int, int)>* job_ = nullptr;
@@ -38,6 +43,7 @@ class ThreadPool {
   std::atomic<bool> stop_{false};
   std::mutex mutex_;
   std::condition_variable wake_;
+  int window_jobs_ = 0, stalls_ = 0, serial_jobs_left_ = 0;  // touched by the calling thread only
 };
 
 }  // namespace awq
