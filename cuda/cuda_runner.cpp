@@ -1,8 +1,9 @@
 #include "cuda/cuda_runner.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <optional>
 
 #include "cuda/awq_matmul.h"
 #include "cuda/cublas_gemm.h"
@@ -11,6 +12,7 @@
 #include "cuda/device_info.h"
 #include "cuda/device_linear.h"
 #include "cuda/exllama_pack.h"
+#include "cuda/matmul_scratch.h"
 #include "cuda/launch.h"
 #include "src/common/error.h"
 #include "src/common/log.h"
@@ -122,6 +124,7 @@ class CudaRunnerImpl final : public CudaRunner {
   void prefill_packed(std::span<const SlotPrompt> prompts, int* ids, float* logits);
   void decode_step(int token, int n_past);  // one token of slot 0 through the captured graph, argmax in ids_[0]
   void rows_step(int n);  // the uploaded rows through the layers, lm_head and argmax (a graph when it can)
+  cudaGraphExec_t capture(const std::function<void()>& launches);  // records the launches without running them
   void upload_decode_rows(std::span<const DecodeRow> rows);  // checks and uploads a decode step's rows
   // The pools of logits_'s first counts.size() rows (counts: 0 = no pool)
   // into pools[i]; a row whose ties overflow kMaxLogitPool gets its whole row.
@@ -140,10 +143,10 @@ class CudaRunnerImpl final : public CudaRunner {
   std::vector<LayerDevice> layers_;
   std::vector<DeviceBuffer<uint16_t>> k_cache_, v_cache_;  // per layer: [slots][n_kv][max_ctx][head_dim]
   // Activations for up to kChunk tokens.
-  DeviceBuffer<float> resid_, logits_, attn_partial_, mm_partial_;
+  DeviceBuffer<float> resid_, logits_, attn_partial_;
+  std::optional<cuda::MatmulScratch> matmul_scratch_;  // split-K scratch of every matmul; made once cuda:N is selected
   DeviceBuffer<uint16_t> xn_, qkv_, attn_, proj_, gate_up_, act_, dequant_;
   DeviceBuffer<uint16_t> part_out_;  // unfused: one part's product before it joins the others
-  DeviceBuffer<unsigned> mm_counters_;
   DeviceBuffer<int> tokens_, pos_, ids_, row_pos_, row_slot_;
   DeviceBuffer<int> pool_ids_;       // [slots][kMaxLogitPool + 1]: ids, then the count (top_candidates)
   DeviceBuffer<float> pool_values_;  // [slots][kMaxLogitPool]
@@ -175,6 +178,12 @@ size_t stored_columns(size_t out, cuda::WeightLayout layout) {
                                                : out;
 }
 
+// Elements of the buffer where an unfused part's product waits for its
+// columns of qkv_ or gate_up_ (the widest part: q or gate).
+size_t unfused_part_elements(const ModelConfig& c) {
+  return size_t(kChunk) * std::max<size_t>(c.intermediate_size, size_t(c.num_heads) * c.head_dim);
+}
+
 // Bytes of everything but the KV cache.
 size_t fixed_bytes(const ModelWeights& w, int kv_splits, int max_rows, cuda::WeightLayout layout, bool fused) {
   const ModelConfig& c = w.config;
@@ -199,7 +208,7 @@ size_t fixed_bytes(const ModelWeights& w, int kv_splits, int max_rows, cuda::Wei
                              size_t(c.intermediate_size) * 6);
   bytes += size_t(kLogitRows) * c.vocab_size * 4;
   bytes += largest;  // dequantize scratch of the cuBLAS path
-  if (!fused) bytes += size_t(kChunk) * std::max<size_t>(c.intermediate_size, size_t(c.num_heads) * c.head_dim) * 2;
+  if (!fused) bytes += unfused_part_elements(c) * 2;
   bytes += cuda::kMatmulPartialFloats * 4 + cuda::kMatmulCounters * 4;
   bytes += cuda::attention_partial_floats(c.num_heads, c.head_dim, kv_splits) * 4;
   bytes += size_t(std::max(kChunk, max_rows)) * 2 * sizeof(int) + size_t(max_rows) * (sizeof(int) + c.hidden_size * 2);
@@ -264,12 +273,13 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
   }
   const size_t qkv_width = size_t(c.num_heads + 2 * c.num_kv_heads) * c.head_dim;
   size_t largest = 0;
+  auto consider = [&](const DeviceLinear& x) {
+    largest = std::max(largest, stored_columns(x.out_features, layout_of(o.kernels)) * x.in_features);
+  };
   for (const LayerDevice& l : layers_) {
-    std::vector<const DeviceLinear*> all = {&l.qkv, &l.o, &l.gate_up, &l.down};
-    for (const auto* parts : {&l.qkv_parts, &l.gate_up_parts})
-      for (const DeviceLinear& x : *parts) all.push_back(&x);
-    for (const DeviceLinear* x : all)
-      largest = std::max(largest, stored_columns(x->out_features, layout_of(o.kernels)) * x->in_features);
+    for (const DeviceLinear* x : {&l.qkv, &l.o, &l.gate_up, &l.down}) consider(*x);
+    for (const DeviceLinear& x : l.qkv_parts) consider(x);
+    for (const DeviceLinear& x : l.gate_up_parts) consider(x);
   }
   resid_ = DeviceBuffer<float>(size_t(kChunk) * c.hidden_size);
   xn_ = DeviceBuffer<uint16_t>(size_t(kChunk) * c.hidden_size);
@@ -279,13 +289,10 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
   gate_up_ = DeviceBuffer<uint16_t>(size_t(kChunk) * 2 * c.intermediate_size);
   act_ = DeviceBuffer<uint16_t>(size_t(kChunk) * c.intermediate_size);
   dequant_ = DeviceBuffer<uint16_t>(largest);
-  if (!o.fused)
-    part_out_ = DeviceBuffer<uint16_t>(size_t(kChunk) * std::max<size_t>(c.intermediate_size, size_t(c.num_heads) * c.head_dim));
+  if (!o.fused) part_out_ = DeviceBuffer<uint16_t>(unfused_part_elements(c));
   logits_ = DeviceBuffer<float>(size_t(kLogitRows) * c.vocab_size);
   attn_partial_ = DeviceBuffer<float>(cuda::attention_partial_floats(c.num_heads, c.head_dim, kv_splits_));
-  mm_partial_ = DeviceBuffer<float>(cuda::kMatmulPartialFloats);
-  mm_counters_ = DeviceBuffer<unsigned>(cuda::kMatmulCounters);
-  cuda::device_memset(mm_counters_.get(), 0, mm_counters_.bytes());
+  matmul_scratch_.emplace();
   tokens_ = DeviceBuffer<int>(kChunk);
   pos_ = DeviceBuffer<int>(1);
   ids_ = DeviceBuffer<int>(size_t(slots_));
@@ -295,8 +302,7 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
   pool_ids_ = DeviceBuffer<int>(size_t(slots_) * (kMaxLogitPool + 1));
   pool_values_ = DeviceBuffer<float>(size_t(slots_) * kMaxLogitPool);
   pool_counts_ = DeviceBuffer<int>(size_t(slots_));
-  const char* no_pool = std::getenv("AWQRUN_NO_LOGIT_POOL");
-  logit_pool_ = !(no_pool && *no_pool && std::string(no_pool) != "0");
+  logit_pool_ = !cuda::env_switch_on("AWQRUN_NO_LOGIT_POOL");
   const char* family = o.kernels == CudaKernelFamily::Gemv      ? "gemv"
                        : o.kernels == CudaKernelFamily::Gemm    ? "gemm"
                        : o.kernels == CudaKernelFamily::Exllama ? "exllama"
@@ -324,7 +330,7 @@ void CudaRunnerImpl::check_span(std::span<const int> tokens, int n_past) const {
 
 bool CudaRunnerImpl::linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, bool decode,
                             uint16_t* act) {
-  const cuda::MatmulWorkspace ws{mm_partial_.get(), mm_partial_.size(), mm_counters_.get(), mm_counters_.size()};
+  const cuda::MatmulWorkspace ws = matmul_scratch_->view();
   if (!l.quantized) {
     blas_->gemm_f16(l.dense.get(), x, y, m, l.out_features, l.in_features);
     if (l.bias.size()) cuda::add_bias(y, l.bias.get(), m, l.out_features, stream_);
@@ -400,7 +406,7 @@ void CudaRunnerImpl::parts_side_by_side(const std::vector<DeviceLinear>& parts, 
 // fewer bytes than writing and reading the fp16 matrix up to 64 rows).
 bool CudaRunnerImpl::exllama_linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, bool decode,
                                     uint16_t* act) {
-  const cuda::MatmulWorkspace ws{mm_partial_.get(), mm_partial_.size(), mm_counters_.get(), mm_counters_.size()};
+  const cuda::MatmulWorkspace ws = matmul_scratch_->view();
   constexpr int kPiece = cuda::kExllamaGemvMaxRows;
   if (m <= kPiece || (decode && m <= kRowsGemvMaxTokens)) {
     const bool swiglu = act && l.interleave;
@@ -497,27 +503,30 @@ void CudaRunnerImpl::upload_rows(const std::vector<int>& tokens, const std::vect
 void CudaRunnerImpl::decode_step(int token, int n_past) {
   AWQ_CUDA_CHECK(cudaMemcpyAsync(tokens_.get(), &token, sizeof(int), cudaMemcpyHostToDevice, stream_));
   AWQ_CUDA_CHECK(cudaMemcpyAsync(pos_.get(), &n_past, sizeof(int), cudaMemcpyHostToDevice, stream_));
-  if (!opt_.fused) {  // unfused modules: every kernel launched from the host, as an eager framework does
+  auto step = [&] {
     run_layers({Pass::Kind::Sequence, 1, 0});
     lm_head(0, 1);
     cuda::argmax_rows(logits_.get(), 1, w_->config.vocab_size, ids_.get(), stream_);
+  };
+  // Unfused modules: every kernel launched from the host, as an eager framework does.
+  if (!opt_.fused) return step();
+  if (!decode_graph_) {
+    step();  // warm-up outside capture (kernel attributes, cuBLAS heuristics); it computes this step
+    decode_graph_ = capture(step);
     return;
   }
-  if (!decode_graph_) {
-    run_layers({Pass::Kind::Sequence, 1, 0});  // warm-up outside capture (kernel attributes, cuBLAS heuristics)
-    lm_head(0, 1);
-    cuda::argmax_rows(logits_.get(), 1, w_->config.vocab_size, ids_.get(), stream_);
-    cudaGraph_t graph;
-    AWQ_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-    run_layers({Pass::Kind::Sequence, 1, 0});
-    lm_head(0, 1);
-    cuda::argmax_rows(logits_.get(), 1, w_->config.vocab_size, ids_.get(), stream_);
-    AWQ_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
-    AWQ_CUDA_CHECK(cudaGraphInstantiate(&decode_graph_, graph, 0));
-    AWQ_CUDA_CHECK(cudaGraphDestroy(graph));
-    return;  // the warm-up pass already computed this step
-  }
   AWQ_CUDA_CHECK(cudaGraphLaunch(decode_graph_, stream_));
+}
+
+cudaGraphExec_t CudaRunnerImpl::capture(const std::function<void()>& launches) {
+  cudaGraph_t graph;
+  AWQ_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+  launches();
+  AWQ_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+  cudaGraphExec_t exec = nullptr;
+  AWQ_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  AWQ_CUDA_CHECK(cudaGraphDestroy(graph));
+  return exec;
 }
 
 void CudaRunnerImpl::prefill(int slot, std::span<const int> tokens, int n_past, bool all_logits,
@@ -715,13 +724,7 @@ void CudaRunnerImpl::rows_step(int n) {
     return;
   }
   step();
-  if (++rows_seen_[size_t(n)] < 2) return;
-  cudaGraph_t captured;
-  AWQ_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-  step();
-  AWQ_CUDA_CHECK(cudaStreamEndCapture(stream_, &captured));
-  AWQ_CUDA_CHECK(cudaGraphInstantiate(&graph, captured, 0));
-  AWQ_CUDA_CHECK(cudaGraphDestroy(captured));
+  if (++rows_seen_[size_t(n)] == 2) graph = capture(step);
 }
 
 void CudaRunnerImpl::upload_decode_rows(std::span<const DecodeRow> rows) {

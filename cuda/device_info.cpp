@@ -18,6 +18,11 @@ int device_sm_count() {
   return cached_sms;
 }
 
+bool env_switch_on(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v && std::string(v) != "0";
+}
+
 bool pdl_supported() {
   static thread_local int cached_device = -1;
   static thread_local bool cached = false;
@@ -28,8 +33,7 @@ bool pdl_supported() {
     AWQ_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
     // AWQRUN_NO_PDL=1 turns it off: an A/B switch for benchmarks and a way
     // to rule it out when chasing a kernel-ordering bug.
-    const char* off = std::getenv("AWQRUN_NO_PDL");
-    cached = major >= 9 && !(off && *off && *off != '0');
+    cached = major >= 9 && !env_switch_on("AWQRUN_NO_PDL");
     cached_device = dev;
   }
   return cached;

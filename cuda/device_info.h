@@ -17,4 +17,8 @@ struct MemInfo {
 };
 MemInfo device_memory();
 
+// A benchmark A/B switch (AWQRUN_NO_PDL, AWQRUN_NO_LOGIT_POOL): set to
+// anything but "" or "0".
+bool env_switch_on(const char* name);
+
 }  // namespace awq::cuda

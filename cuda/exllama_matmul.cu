@@ -61,9 +61,10 @@ struct GroupConsts {
   float s[4];
 };
 
-__device__ __forceinline__ void load_group(const ExllamaParams& p, int group, int col0, GroupConsts& gc) {
-  const uint2 s4 = __ldg(reinterpret_cast<const uint2*>(p.scales + size_t(group) * p.n_padded + col0));
-  const uint32_t zw = __ldg(p.qzeros + size_t(group) * (p.n_padded / 8) + col0 / 8) >> (4 * (col0 % 8));
+__device__ __forceinline__ void load_group(const uint32_t* qzeros, const __half* scales, int n_padded, int group,
+                                           int col0, GroupConsts& gc) {
+  const uint2 s4 = __ldg(reinterpret_cast<const uint2*>(scales + size_t(group) * n_padded + col0));
+  const uint32_t zw = __ldg(qzeros + size_t(group) * (n_padded / 8) + col0 / 8) >> (4 * (col0 % 8));
   const __half2 s01 = as_half2(s4.x), s23 = as_half2(s4.y);
   gc.s[0] = __low2float(s01);
   gc.s[1] = __high2float(s01);
@@ -103,7 +104,7 @@ __global__ void __launch_bounds__(kThreads) exllama_gemv_kernel(const ExllamaPar
     load(c_begin, cur);
     group = c_begin * kChunkK / p.group_size;
     group_end = (group + 1) * p.group_size;
-    load_group(p, group, col0, gc);
+    load_group(p.qzeros, p.scales, p.n_padded, group, col0, gc);
   }
   pdl_wait();
 
@@ -119,7 +120,7 @@ __global__ void __launch_bounds__(kThreads) exllama_gemv_kernel(const ExllamaPar
     if (c * kChunkK >= group_end) {  // this warp's chunks are contiguous: groups only move forward
       group = c * kChunkK / p.group_size;
       group_end = (group + 1) * p.group_size;
-      load_group(p, group, col0, gc);
+      load_group(p.qzeros, p.scales, p.n_padded, group, col0, gc);
     }
     __half2 h[M][4];
 #pragma unroll
@@ -252,10 +253,8 @@ __global__ void exllama_dequant_kernel(const uint4* qweight, const uint32_t* qze
   const int row = blockIdx.y * kWarps + warp;  // packed row: k = 8 row .. 8 row + 7
   if (row * 8 >= k) return;
   const int col0 = blockIdx.x * kTile + lane * 4;
-  const ExllamaParams p{nullptr, qzeros, scales, nullptr, nullptr, nullptr, 0, 0, n_padded, k, group_size, 1, 0,
-                        nullptr, nullptr};
   GroupConsts gc;
-  load_group(p, row * 8 / group_size, col0, gc);
+  load_group(qzeros, scales, n_padded, row * 8 / group_size, col0, gc);
   const uint4 q = __ldcs(qweight + size_t(row) * (n_padded / 4) + col0 / 4);
   const uint32_t words[4] = {q.x, q.y, q.z, q.w};
   const __half2 sixteenth = __float2half2_rn(1.f / 16.f);

@@ -28,18 +28,17 @@ int logit_pool_size(const SamplingParams& p, int distinct_history) {
 std::vector<Candidate> Sampler::candidates(std::span<const float> in, std::span<const int> history) const {
   std::vector<float> logits(in.begin(), in.end());
   apply_repetition_penalty(logits, history, params_.repeat_penalty);
-  std::vector<int> ids(logits.size());
-  for (size_t i = 0; i < ids.size(); ++i) ids[i] = int(i);
-  return filter(ids, logits);
+  return filter({}, logits);
 }
 
 std::vector<Candidate> Sampler::filter(std::span<const int> ids, std::span<const float> logits) const {
   const float inv_t = 1.f / params_.temperature;
+  auto id_of = [&](int i) { return ids.empty() ? i : ids[size_t(i)]; };
   std::vector<int> order(logits.size());  // positions into ids / logits
   for (size_t i = 0; i < order.size(); ++i) order[i] = int(i);
   // Descending logit, ties by id: the order every later step relies on.
   auto by_logit = [&](int a, int b) {
-    return logits[size_t(a)] != logits[size_t(b)] ? logits[size_t(a)] > logits[size_t(b)] : ids[size_t(a)] < ids[size_t(b)];
+    return logits[size_t(a)] != logits[size_t(b)] ? logits[size_t(a)] > logits[size_t(b)] : id_of(a) < id_of(b);
   };
   size_t keep = order.size();
   if (params_.top_k > 0 && size_t(params_.top_k) < order.size()) {
@@ -58,7 +57,7 @@ std::vector<Candidate> Sampler::filter(std::span<const int> ids, std::span<const
   for (int i : order) {
     const double e = std::exp(double(logits[size_t(i)]) * inv_t - top);
     total += e;
-    c.push_back({ids[size_t(i)], float(e)});
+    c.push_back({id_of(i), float(e)});
   }
   for (auto& x : c) x.p = float(x.p / total);
   if (params_.top_p < 1.f) {
@@ -78,11 +77,12 @@ std::vector<Candidate> Sampler::filter(std::span<const int> ids, std::span<const
 }
 
 int Sampler::choose(std::span<const int> ids, std::span<const float> values) {
+  auto id_of = [&](size_t i) { return ids.empty() ? int(i) : ids[i]; };
   if (params_.temperature <= 0.f) {  // the highest value, lowest id on ties
     size_t best = 0;
     for (size_t i = 1; i < values.size(); ++i)
-      if (values[i] > values[best] || (values[i] == values[best] && ids[i] < ids[best])) best = i;
-    return ids[best];
+      if (values[i] > values[best] || (values[i] == values[best] && id_of(i) < id_of(best))) best = i;
+    return id_of(best);
   }
   const std::vector<Candidate> c = filter(ids, values);
   const double u = rng_.uniform();
@@ -97,9 +97,7 @@ int Sampler::choose(std::span<const int> ids, std::span<const float> values) {
 int Sampler::sample(std::span<const float> logits, std::span<const int> history) {
   std::vector<float> l(logits.begin(), logits.end());
   apply_repetition_penalty(l, history, params_.repeat_penalty);
-  std::vector<int> ids(l.size());
-  for (size_t i = 0; i < ids.size(); ++i) ids[i] = int(i);
-  return choose(ids, l);
+  return choose({}, l);
 }
 
 int Sampler::sample(const LogitPool& pool, std::span<const int> history) {

@@ -66,7 +66,8 @@ class Sampler {
   std::vector<Candidate> candidates(std::span<const float> logits, std::span<const int> history) const;
 
  private:
-  // Steps 2-7 on (ids[i], values[i]) after the penalty.
+  // Steps 2-7 on (ids[i], values[i]) after the penalty; ids empty: the ids
+  // are the positions (a whole row).
   int choose(std::span<const int> ids, std::span<const float> values);
   std::vector<Candidate> filter(std::span<const int> ids, std::span<const float> values) const;
 

@@ -10,6 +10,7 @@
 #include "cuda/awq_pack.h"
 #include "cuda/cublas_gemm.h"
 #include "cuda/device_info.h"
+#include "cuda/matmul_scratch.h"
 #include "cuda/exllama_matmul.h"
 #include "cuda/exllama_pack.h"
 #include "tests/cuda/test_util.h"
@@ -31,12 +32,7 @@ struct UploadedExllama {
   }
 };
 
-struct Workspace {
-  cuda::DeviceBuffer<float> partial{cuda::kMatmulPartialFloats};
-  cuda::DeviceBuffer<unsigned> counters{cuda::kMatmulCounters};
-  Workspace() { cuda::device_memset(counters.get(), 0, counters.bytes()); }
-  cuda::MatmulWorkspace view() { return {partial.get(), partial.size(), counters.get(), counters.size()}; }
-};
+using Workspace = cuda::MatmulScratch;
 
 // Zero points uniform over 0..15 (test::random_quant_linear keeps them 4..11).
 QuantLinear full_range_linear(int in, int out, int group, bool bias) {

@@ -6,6 +6,7 @@
 #include "cuda/awq_pack.h"
 #include "cuda/cublas_gemm.h"
 #include "cuda/device_info.h"
+#include "cuda/matmul_scratch.h"
 #include "src/common/error.h"
 #include "tests/cuda/test_util.h"
 
@@ -25,12 +26,7 @@ struct UploadedLinear {
   }
 };
 
-struct Workspace {
-  cuda::DeviceBuffer<float> partial{cuda::kMatmulPartialFloats};
-  cuda::DeviceBuffer<unsigned> counters{cuda::kMatmulCounters};
-  Workspace() { cuda::device_memset(counters.get(), 0, counters.bytes()); }
-  cuda::MatmulWorkspace view() { return {partial.get(), partial.size(), counters.get(), counters.size()}; }
-};
+using Workspace = cuda::MatmulScratch;
 
 enum class Kernel { Dispatch, Gemv, Gemm, Rows };
 

@@ -25,6 +25,7 @@
 #include "cuda/device_info.h"
 #include "cuda/exllama_matmul.h"
 #include "cuda/exllama_pack.h"
+#include "cuda/matmul_scratch.h"
 #include "src/common/half.h"
 
 namespace awq::cuda {
@@ -129,10 +130,8 @@ void run_batch_rows() {
   select_device(0);
   cudaStream_t stream;
   AWQ_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-  DeviceBuffer<float> partial(kMatmulPartialFloats);
-  DeviceBuffer<unsigned> counters(kMatmulCounters);
-  device_memset(counters.get(), 0, counters.bytes());
-  const MatmulWorkspace ws{partial.get(), partial.size(), counters.get(), counters.size()};
+  MatmulScratch scratch;
+  const MatmulWorkspace ws = scratch.view();
   const Shape shapes[] = {{"mistral q/o 4096x4096", 4096, 4096}, {"mistral qkv 4096x6144", 4096, 6144},
                           {"mistral gate+up 4096x28672", 4096, 28672}, {"mistral down 14336x4096", 14336, 4096}};
   const int splits[] = {0, 2, 4, 8, 16, 32};
@@ -177,10 +176,8 @@ void run_exllama() {
   AWQ_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   const double copy_gbs = std::max(copy_bandwidth_gbs(stream), copy_kernel_gbs(stream));
   std::printf("device: %s, %d SMs; %%bw below is of %.0f GB/s (D2D copy)\n", name.c_str(), device_sm_count(), copy_gbs);
-  DeviceBuffer<float> partial(kMatmulPartialFloats);
-  DeviceBuffer<unsigned> counters(kMatmulCounters);
-  device_memset(counters.get(), 0, counters.bytes());
-  const MatmulWorkspace ws{partial.get(), partial.size(), counters.get(), counters.size()};
+  MatmulScratch scratch;
+  const MatmulWorkspace ws = scratch.view();
   Cublas blas(stream);
   const Shape shapes[] = {{"mistral q/o 4096x4096", 4096, 4096}, {"mistral qkv 4096x6144", 4096, 6144},
                           {"mistral gate+up 4096x28672", 4096, 28672}, {"mistral down 14336x4096", 14336, 4096}};
@@ -252,10 +249,8 @@ void run(int max_m_arg) {
               "%%bw below is of %.0f GB/s\n",
               name.c_str(), device_sm_count(), memcpy_gbs, kernel_gbs, copy_gbs);
 
-  DeviceBuffer<float> partial(kMatmulPartialFloats);
-  DeviceBuffer<unsigned> counters(kMatmulCounters);
-  device_memset(counters.get(), 0, counters.bytes());
-  const MatmulWorkspace ws{partial.get(), partial.size(), counters.get(), counters.size()};
+  MatmulScratch scratch;
+  const MatmulWorkspace ws = scratch.view();
   Cublas blas(stream);
 
   const Shape shapes[] = {{"mistral q/o 4096x4096", 4096, 4096}, {"mistral k/v 4096x1024", 4096, 1024},
