@@ -23,7 +23,15 @@ bool env_switch_on(const char* name) {
   return v && *v && std::string(v) != "0";
 }
 
+namespace {
+thread_local int pdl_off_depth = 0;
+}  // namespace
+
+ScopedPdlOff::ScopedPdlOff() { ++pdl_off_depth; }
+ScopedPdlOff::~ScopedPdlOff() { --pdl_off_depth; }
+
 bool pdl_supported() {
+  if (pdl_off_depth > 0) return false;
   static thread_local int cached_device = -1;
   static thread_local bool cached = false;
   int dev = 0;
