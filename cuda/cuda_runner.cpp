@@ -674,7 +674,6 @@ void CudaRunnerImpl::prefill_slots(std::span<const SlotPrompt> prompts, std::vec
 }
 
 void CudaRunnerImpl::prefill_packed(std::span<const SlotPrompt> prompts, int* ids, float* logits) {
-  const cuda::ScopedPdlOff fully_ordered;  // see device_info.h
   const ModelConfig& c = w_->config;
   segments_.clear();
   std::vector<int> tokens, pos, slot;
@@ -706,7 +705,6 @@ void CudaRunnerImpl::prefill_packed(std::span<const SlotPrompt> prompts, int* id
 }
 
 void CudaRunnerImpl::rows_step(int n) {
-  const cuda::ScopedPdlOff fully_ordered;  // see device_info.h (also for the graphs captured here)
   auto step = [&] {
     run_layers({Pass::Kind::Rows, n, 0});
     lm_head(0, n);

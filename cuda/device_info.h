@@ -10,11 +10,9 @@ int device_sm_count();  // multiprocessors of the current device
 // by AWQRUN_NO_PDL, and no ScopedPdlOff alive on the calling thread.
 bool pdl_supported();
 
-// Launches on this thread go without programmatic dependent launch while one
-// is alive. The multi-sequence passes (packed prefill, decode rows) use it:
-// their device test failed 3 of 5 runs with PDL on an H200 (single rows
-// 3-4% off) and passed 4 of 4 with AWQRUN_NO_PDL=1; the cause is not found
-// yet (docs/GPU_TESTS.md), so they run fully ordered.
+// Launches on this thread go without programmatic dependent launch while
+// one is alive: the fully ordered reference of the test that holds batch
+// passes with PDL to the same bits (tests/cuda/test_runner_batch.cpp).
 class ScopedPdlOff {
  public:
   ScopedPdlOff();

@@ -101,11 +101,11 @@ __global__ void __launch_bounds__(kNormThreads) add_rmsnorm_kernel(float* __rest
 void embed_tokens(const uint16_t* table, const int* tokens, int n_tokens, int hidden, float* resid, void* stream) {
   if (n_tokens <= 0) return;
   // An ordinary launch, not launch_pdl: the embedding is the first kernel of
-  // a pass and follows the host's uploads of token ids and positions. With
-  // programmatic dependent launch it was ordered only after the previous
-  // KERNEL, so it could read the ids (and RoPE the positions) of the pass
-  // before: logits 4-30% off, now and then (docs/PERF.md). Every later kernel
-  // of the pass runs after this one completes, hence after the uploads.
+  // a pass and follows the host's uploads of token ids and positions, which
+  // are copies, not kernels; PDL's early start is defined against the
+  // previous kernel, so the pass starts fully ordered after the uploads
+  // rather than relying on how a copy between two kernels is ordered. Every
+  // later kernel of the pass runs after this one completes.
   embed_kernel<<<n_tokens, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(reinterpret_cast<const __half*>(table),
                                                                             tokens, hidden, resid);
   AWQ_CUDA_CHECK_LAUNCH();

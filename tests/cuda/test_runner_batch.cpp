@@ -9,9 +9,12 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
+#include <random>
 #include <string>
 
 #include "cuda/cuda_runner.h"
+#include "cuda/device_info.h"
 #include "tests/cuda/runner_test_util.h"
 
 namespace awq {
@@ -25,15 +28,23 @@ std::filesystem::path tiny_model_dir() {
 // The batched and the lone runs take different kernels (packed prefill:
 // dequantize + cuBLAS at ~1500 rows; decode: GEMV at m = rows vs m = 1), so
 // rows differ by fp16 rounding, amplified by the peaked attention of random
-// weights: single rows reach ~1.5% (H200, with and without programmatic
-// dependent launch). A wrong row (stale token or position, another
-// sequence's cache) is off by 4-30%. So: the typical row within 5e-3 and
-// none beyond 3e-2, as in test_runner_long.
+// weights: typical rows ~2e-4, a few in a hundred up to ~1e-2 (prompts whose
+// lone GPU run is as far from the float32 CPU engine). Now and then two
+// attention scores tie within rounding and the row flips to another key:
+// relative error up to ~sqrt(2) (H200: 2 rows in 6 runs of ~700; with and
+// without programmatic dependent launch; the lone run alone is bit-identical
+// to a fresh runner's, so the batch side is not reading stale state). A
+// wrong row from a bookkeeping bug (stale token or position, another
+// sequence's cache) hits every row of its pass or step, and the exact
+// check of the order test below catches single ones. So: the typical row
+// within 5e-3 and at most one row in 50 (at least 1) beyond 3e-2.
 void check_errors(std::vector<double> errors, const std::string& what) {
   std::sort(errors.begin(), errors.end());
-  INFO(what << ": median relative error " << errors[errors.size() / 2] << ", max " << errors.back());
+  const size_t beyond = size_t(errors.end() - std::upper_bound(errors.begin(), errors.end(), 3e-2));
+  INFO(what << ": median relative error " << errors[errors.size() / 2] << ", max " << errors.back() << ", "
+            << beyond << " of " << errors.size() << " rows beyond 3e-2");
   CHECK(errors[errors.size() / 2] < 5e-3);
-  CHECK(errors.back() < 3e-2);
+  CHECK(beyond <= std::max<size_t>(1, errors.size() / 50));
 }
 
 void check_rows_match_single(std::shared_ptr<const ModelWeights> weights, int n_seqs, int steps,
@@ -113,7 +124,169 @@ void check_rows_match_single(std::shared_ptr<const ModelWeights> weights, int n_
   CHECK(mismatched_ids == 0);
 }
 
+// The logits of a fixed continuous-batching run: sequence 0 prefilled alone,
+// the others packed, then decode steps where rows come and go (each row
+// count's third occurrence replays a graph). Deterministic given `seed`.
+struct BatchRun {
+  std::vector<std::vector<float>> phases;  // prefill, then one entry per decode step
+};
+
+BatchRun run_batch(std::shared_ptr<const ModelWeights> weights, int n_seqs, int steps, uint32_t seed,
+                   CudaKernelFamily family, bool fused) {
+  const int vocab = weights->config.vocab_size;
+  std::mt19937 gen(seed);
+  std::vector<std::vector<int>> prompts(static_cast<size_t>(n_seqs));
+  for (auto& p : prompts) {
+    p.resize(3 + gen() % 40);
+    for (int& t : p) t = int(gen() % unsigned(vocab));
+  }
+  CudaRunnerOptions opt;
+  opt.max_context = 128;
+  opt.kernels = family;
+  opt.sequences = n_seqs;
+  opt.fused = fused;
+  auto runner = make_cuda_runner(weights, opt);
+  BatchRun run;
+  std::vector<float> logits;
+  std::vector<int> ids;
+  run.phases.emplace_back();
+  runner->forward_slot(0, prompts[0], 0, &logits);
+  run.phases.back().insert(run.phases.back().end(), logits.begin(), logits.end());
+  std::vector<SlotPrompt> packed;
+  for (int s = 1; s < n_seqs; ++s) packed.push_back({s, prompts[s], 0});
+  runner->prefill_slots(packed, ids, &logits);
+  run.phases.back().insert(run.phases.back().end(), logits.begin(), logits.end());
+  std::vector<int> done(static_cast<size_t>(n_seqs), 0);
+  for (int round = 0; *std::min_element(done.begin(), done.end()) < steps; ++round) {
+    std::vector<DecodeRow> rows;
+    for (int s = 0; s < n_seqs; ++s)
+      if (done[s] < steps && (s + round) % 5 != 4)
+        rows.push_back({s, int(gen() % unsigned(vocab)), int(prompts[s].size()) + done[s]++});
+    if (rows.empty()) continue;
+    runner->decode_rows(rows, ids, &logits);
+    run.phases.push_back(logits);
+  }
+  // Sequence 0 alone again: single-token steps (the decode graph when fused).
+  for (int k = 0; k < 3; ++k) {
+    const int token = int(gen() % unsigned(vocab));
+    runner->forward_slot(0, std::span<const int>(&token, 1), int(prompts[0].size()) + steps + k, &logits);
+    run.phases.push_back(logits);
+  }
+  return run;
+}
+
+// Programmatic dependent launch changes when kernels start, never what they
+// compute (no kernel's result depends on timing: split-K sums in split
+// order), so a batch run with it must give the same bits as one with every
+// launch fully ordered. A kernel that reads or writes before its pdl_wait,
+// or a copy a PDL launch overtakes, shows up here as differing bits.
+void check_pdl_bit_identical(std::shared_ptr<const ModelWeights> weights, int n_seqs, int steps,
+                             CudaKernelFamily family, bool fused = true) {
+  const uint32_t seed = test::rng()();
+  INFO(n_seqs << " sequences, " << steps << " steps, " << (fused ? "fused" : "unfused") << ", seed " << seed);
+  BatchRun ordered;
+  {
+    const cuda::ScopedPdlOff off;
+    ordered = run_batch(weights, n_seqs, steps, seed, family, fused);
+  }
+  for (int repeat = 0; repeat < 3; ++repeat) {
+    const BatchRun pdl = run_batch(weights, n_seqs, steps, seed, family, fused);
+    REQUIRE(pdl.phases.size() == ordered.phases.size());
+    for (size_t ph = 0; ph < pdl.phases.size(); ++ph) {
+      const auto& a = pdl.phases[ph];
+      const auto& b = ordered.phases[ph];
+      REQUIRE(a.size() == b.size());
+      const size_t rows = a.size() / size_t(weights->config.vocab_size);
+      int differing = 0;
+      double worst = 0;
+      for (size_t r = 0; r < rows; ++r) {
+        const size_t v = size_t(weights->config.vocab_size);
+        if (std::memcmp(a.data() + r * v, b.data() + r * v, v * sizeof(float)) != 0) {
+          ++differing;
+          worst = std::max(worst, test::row_error(a, b, int(r), int(v)));
+        }
+      }
+      INFO("repeat " << repeat << ", phase " << ph << " (0 = prefill): " << differing << " of " << rows
+                     << " rows differ, worst relative difference " << worst);
+      CHECK(differing == 0);
+    }
+  }
+}
+
+// Each sequence's logits from one batch run with sequence s in slot s,
+// prompts packed in order and rows in order, or with the slots, the packing
+// order and every step's row order shuffled by `shuffle_seed`. Every pass has
+// the same row count either way (one packed prefill pass of all prompts, then
+// steps of all sequences), so the kernels and their reduction orders are
+// the same and each sequence must come out bit-identical.
+std::vector<std::vector<float>> run_in_order(std::shared_ptr<const ModelWeights> weights,
+                                             const std::vector<std::vector<int>>& prompts,
+                                             const std::vector<std::vector<int>>& next, CudaKernelFamily family,
+                                             uint32_t shuffle_seed) {
+  const int n = int(prompts.size()), vocab = weights->config.vocab_size;
+  std::mt19937 gen(shuffle_seed);
+  std::vector<int> slot_of(static_cast<size_t>(n)), order(static_cast<size_t>(n));
+  for (int s = 0; s < n; ++s) slot_of[s] = order[s] = s;
+  if (shuffle_seed) std::shuffle(slot_of.begin(), slot_of.end(), gen);
+  CudaRunnerOptions opt;
+  opt.max_context = 128;
+  opt.kernels = family;
+  opt.sequences = n;
+  auto runner = make_cuda_runner(weights, opt);
+  std::vector<std::vector<float>> out(static_cast<size_t>(n));
+  auto keep = [&](const std::vector<float>& rows, int i, int s) {
+    out[s].insert(out[s].end(), rows.begin() + size_t(i) * vocab, rows.begin() + size_t(i + 1) * vocab);
+  };
+  std::vector<float> logits;
+  std::vector<int> ids;
+  if (shuffle_seed) std::shuffle(order.begin(), order.end(), gen);
+  std::vector<SlotPrompt> packed;
+  for (int s : order) packed.push_back({slot_of[s], prompts[s], 0});
+  runner->prefill_slots(packed, ids, &logits);
+  for (int i = 0; i < n; ++i) keep(logits, i, order[i]);
+  for (size_t k = 0; k < next[0].size(); ++k) {
+    if (shuffle_seed) std::shuffle(order.begin(), order.end(), gen);
+    std::vector<DecodeRow> rows;
+    for (int s : order) rows.push_back({slot_of[s], next[s][k], int(prompts[s].size() + k)});
+    runner->decode_rows(rows, ids, &logits);
+    for (int i = 0; i < n; ++i) keep(logits, i, order[i]);
+  }
+  return out;
+}
+
+void check_order_independent(std::shared_ptr<const ModelWeights> weights, int n_seqs, int steps,
+                             CudaKernelFamily family) {
+  const int vocab = weights->config.vocab_size;
+  auto& rng = test::rng();
+  std::vector<std::vector<int>> prompts(static_cast<size_t>(n_seqs)), next(static_cast<size_t>(n_seqs));
+  for (int s = 0; s < n_seqs; ++s) {
+    prompts[s].resize(3 + rng() % 40);
+    for (int& t : prompts[s]) t = int(rng() % unsigned(vocab));
+    next[s].resize(size_t(steps));
+    for (int& t : next[s]) t = int(rng() % unsigned(vocab));
+  }
+  const auto in_order = run_in_order(weights, prompts, next, family, 0);
+  const uint32_t shuffle_seed = rng() | 1u;
+  const auto shuffled = run_in_order(weights, prompts, next, family, shuffle_seed);
+  INFO(n_seqs << " sequences, " << steps << " steps, shuffle seed " << shuffle_seed);
+  int differing = 0;
+  for (int s = 0; s < n_seqs; ++s)
+    for (int k = 0; k <= steps; ++k)
+      differing += std::memcmp(in_order[s].data() + size_t(k) * vocab, shuffled[s].data() + size_t(k) * vocab,
+                               size_t(vocab) * sizeof(float)) != 0;
+  CHECK(differing == 0);
+}
+
 }  // namespace
+
+TEST_CASE("batch passes give the same bits with and without programmatic dependent launch", "[cuda][runner][rows][pdl]") {
+  const test::TempSynthModel model("mistral-7b", 2);
+  INFO("synthetic seed " << model.seed);
+  auto weights = std::make_shared<const ModelWeights>(load_model(model.dir));
+  check_pdl_bit_identical(weights, 70, 4, CudaKernelFamily::Auto);
+  check_pdl_bit_identical(weights, 20, 4, CudaKernelFamily::Exllama);
+  check_pdl_bit_identical(weights, 12, 3, CudaKernelFamily::Auto, false);
+}
 
 TEST_CASE("decode_rows matches each sequence decoded alone (tiny model, small heads)", "[cuda][runner][rows]") {
   auto weights = std::make_shared<const ModelWeights>(load_model(tiny_model_dir()));
@@ -130,4 +303,13 @@ TEST_CASE("decode_rows matches each sequence decoded alone (Mistral-7B shapes)",
   check_rows_match_single(weights, 20, 2, CudaKernelFamily::Exllama);  // exllama GEMV on 8-row pieces
 }
 
+TEST_CASE("batch results do not depend on the slots or the order of the sequences", "[cuda][runner][rows][order]") {
+  const test::TempSynthModel model("mistral-7b", 2);
+  INFO("synthetic seed " << model.seed);
+  auto weights = std::make_shared<const ModelWeights>(load_model(model.dir));
+  check_order_independent(weights, 24, 4, CudaKernelFamily::Auto);     // one 24-row GEMV piece a step
+  check_order_independent(weights, 24, 4, CudaKernelFamily::Exllama);  // three 8-row pieces a step
+}
+
 }  // namespace awq
+
