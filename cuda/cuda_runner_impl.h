@@ -76,6 +76,8 @@ class CudaRunnerImpl final : public CudaRunner {
   bool decode_rows_top(std::span<const DecodeRow> rows, std::span<const int> counts, std::vector<int>& ids,
                        std::vector<LogitPool>& pools) override;
   void prefill_slots(std::span<const SlotPrompt> prompts, std::vector<int>& ids, std::vector<float>* logits) override;
+  bool prefill_slots_top(std::span<const SlotPrompt> prompts, std::span<const int> counts, std::vector<int>& ids,
+                         std::vector<LogitPool>& pools) override;
   void decode_rows(std::span<const DecodeRow> rows, std::vector<int>& ids, std::vector<float>* logits) override;
 
  private:
@@ -103,6 +105,10 @@ class CudaRunnerImpl final : public CudaRunner {
   void lm_head(int row, int rows) { lm_head(xn_.get() + size_t(row) * w_->config.hidden_size, rows); }
   // Uploads tokens and the per-token positions and slots of a Rows or Packed pass.
   void upload_rows(const std::vector<int>& tokens, const std::vector<int>& pos, const std::vector<int>& slot);
+  // prefill_slots with, when `pools` is non-null, pools[i] of counts[i] (see
+  // take_pools) for each prompt instead of rows of logits.
+  void prefill_slots_into(std::span<const SlotPrompt> prompts, std::vector<int>& ids, std::vector<float>* logits,
+                          std::span<const int> counts, std::vector<LogitPool>* pools);
   // Runs the prompts as one pass: ids[i] = the argmax of prompt i's last
   // token, logits [prompts][vocab] when non-null (host memory).
   void prefill_packed(std::span<const SlotPrompt> prompts, int* ids, float* logits);

@@ -165,6 +165,21 @@ void CudaRunnerImpl::take_pools(std::span<const int> counts, std::vector<LogitPo
 
 void CudaRunnerImpl::prefill_slots(std::span<const SlotPrompt> prompts, std::vector<int>& ids,
                                    std::vector<float>* logits) {
+  prefill_slots_into(prompts, ids, logits, {}, nullptr);
+}
+
+bool CudaRunnerImpl::prefill_slots_top(std::span<const SlotPrompt> prompts, std::span<const int> counts,
+                                       std::vector<int>& ids, std::vector<LogitPool>& pools) {
+  if (!logit_pool_) return false;
+  if (counts.size() != prompts.size())
+    runtime_error("prefill_slots_top: {} counts for {} prompts", counts.size(), prompts.size());
+  prefill_slots_into(prompts, ids, nullptr, counts, &pools);
+  return true;
+}
+
+void CudaRunnerImpl::prefill_slots_into(std::span<const SlotPrompt> prompts, std::vector<int>& ids,
+                                        std::vector<float>* logits, std::span<const int> counts,
+                                        std::vector<LogitPool>* pools) {
   const size_t vocab = size_t(w_->config.vocab_size);
   if (prompts.size() > size_t(slots_)) input_error("prefill_slots: {} prompts for {} slots", prompts.size(), slots_);
   for (const SlotPrompt& p : prompts) {
@@ -174,11 +189,20 @@ void CudaRunnerImpl::prefill_slots(std::span<const SlotPrompt> prompts, std::vec
   }
   ids.resize(prompts.size());
   if (logits) logits->resize(prompts.size() * vocab);
+  if (pools) pools->resize(prompts.size());
   std::vector<float> one;
+  std::vector<LogitPool> taken;
+  // After each pass, logits_ holds its prompts' last rows in order.
+  auto take = [&](size_t first, size_t n) {
+    if (!pools) return;
+    take_pools(counts.subspan(first, n), taken);
+    std::move(taken.begin(), taken.end(), pools->begin() + ptrdiff_t(first));
+  };
   for (size_t i = 0; i < prompts.size();) {
     if (prompts[i].tokens.size() > size_t(kChunk)) {  // a long prompt takes passes of its own
       ids[i] = forward_slot(prompts[i].slot, prompts[i].tokens, prompts[i].n_past, logits ? &one : nullptr);
       if (logits) std::copy(one.begin(), one.end(), logits->begin() + i * vocab);
+      take(i, 1);
       ++i;
       continue;
     }
@@ -186,6 +210,7 @@ void CudaRunnerImpl::prefill_slots(std::span<const SlotPrompt> prompts, std::vec
     size_t j = i, total = 0;
     while (j < prompts.size() && total + prompts[j].tokens.size() <= size_t(kChunk)) total += prompts[j++].tokens.size();
     prefill_packed(prompts.subspan(i, j - i), ids.data() + i, logits ? logits->data() + i * vocab : nullptr);
+    take(i, j - i);
     i = j;
   }
 }

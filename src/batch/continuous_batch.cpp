@@ -54,18 +54,10 @@ class Scheduler {
       const SequenceGeneration& g = slots_[slot]->generation;
       rows_.push_back({int(slot), g.next_token(), g.next_pos()});
       owners_.push_back(slot);
-      const int pool_size = g.needs_logits() ? g.logit_pool_size() : 0;
-      pool_sizes_.push_back(pool_size);
-      want_logits |= g.needs_logits();
-      pools_suffice &= !g.needs_logits() || pool_size > 0;
+      add_pool_size(g, want_logits, pools_suffice);
     }
     if (want_logits && pools_suffice && runner_.decode_rows_top(rows_, pool_sizes_, ids_, pools_)) {
-      for (size_t i = 0; i < owners_.size(); ++i) {
-        std::unique_ptr<Sequence>& s = slots_[owners_[i]];
-        if (pool_sizes_[i] > 0) s->generation.accept(pools_[i]);
-        else s->generation.accept(ids_[i], {});
-        if (s->generation.done()) finish(s);
-      }
+      for (size_t i = 0; i < owners_.size(); ++i) take_pooled_token(owners_[i], i);
       return;
     }
     runner_.decode_rows(rows_, ids_, want_logits ? &logits_ : nullptr);
@@ -98,23 +90,31 @@ class Scheduler {
   // Runs the prompts of the sequences just admitted to `starting` and takes
   // their first tokens. Should the joint call fail for another reason than
   // the device, each prompt runs alone, so the failure stays with its request.
+  // Sampled prompts take pools, as in step().
   void prefill(const std::vector<int>& starting) {
     std::vector<SlotPrompt> prompts;
-    bool want_logits = false;
+    pool_sizes_.clear();
+    bool want_logits = false, pools_suffice = true;
     for (int slot : starting) {
       SequenceGeneration& g = slots_[size_t(slot)]->generation;
       g.start();
       prompts.push_back({slot, g.prompt(), 0});
-      want_logits |= g.needs_logits();
+      add_pool_size(g, want_logits, pools_suffice);
     }
+    bool pooled = false;
     try {
-      runner_.prefill_slots(prompts, ids_, want_logits ? &logits_ : nullptr);
+      pooled = want_logits && pools_suffice && runner_.prefill_slots_top(prompts, pool_sizes_, ids_, pools_);
+      if (!pooled) runner_.prefill_slots(prompts, ids_, want_logits ? &logits_ : nullptr);
     } catch (const Error& e) {
       if (e.kind() == ErrorKind::Device) throw;
       for (int slot : starting) prefill_alone(slot);
       return;
     }
-    for (size_t i = 0; i < starting.size(); ++i) take_token(size_t(starting[i]), i, want_logits);
+    if (!pooled) {
+      for (size_t i = 0; i < starting.size(); ++i) take_token(size_t(starting[i]), i, want_logits);
+      return;
+    }
+    for (size_t i = 0; i < starting.size(); ++i) take_pooled_token(size_t(starting[i]), i);
   }
 
   // Row i of the last runner call is the next token of the sequence in
@@ -124,6 +124,24 @@ class Scheduler {
     const size_t vocab = size_t(runner_.config().vocab_size);
     s->generation.accept(ids_[i], have_logits ? std::span<const float>(logits_.data() + i * vocab, vocab)
                                               : std::span<const float>());
+    if (s->generation.done()) finish(s);
+  }
+
+  // Appends g's pool size to pool_sizes_ (0: it needs no logits) and notes
+  // whether it needs logits and whether a pool can stand for its row.
+  void add_pool_size(const SequenceGeneration& g, bool& want_logits, bool& pools_suffice) {
+    const int pool_size = g.needs_logits() ? g.logit_pool_size() : 0;
+    pool_sizes_.push_back(pool_size);
+    want_logits |= g.needs_logits();
+    pools_suffice &= !g.needs_logits() || pool_size > 0;
+  }
+
+  // Row i of the last *_top call: the sequence in `slot` samples from its
+  // pool, or takes the argmax when it needs no logits.
+  void take_pooled_token(size_t slot, size_t i) {
+    std::unique_ptr<Sequence>& s = slots_[slot];
+    if (pool_sizes_[i] > 0) s->generation.accept(pools_[i]);
+    else s->generation.accept(ids_[i], {});
     if (s->generation.done()) finish(s);
   }
 

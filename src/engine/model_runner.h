@@ -67,6 +67,16 @@ class ModelRunner {
     return false;
   }
 
+  // prefill_slots() that leaves, for each prompt with counts[i] > 0, the pool
+  // of its last token's counts[i] largest logits in pools[i] (as
+  // forward_slot_top) instead of the rows of logits. Returns false, having
+  // run nothing, when the backend has no such path.
+  virtual bool prefill_slots_top(std::span<const SlotPrompt> prompts, std::span<const int> counts,
+                                 std::vector<int>& ids, std::vector<LogitPool>& pools) {
+    (void)prompts, (void)counts, (void)ids, (void)pools;
+    return false;
+  }
+
   // Sequences whose caches the runner holds side by side: slots
   // 0 .. max_sequences() - 1, each of max_context() positions. forward() and
   // forward_greedy() use slot 0.

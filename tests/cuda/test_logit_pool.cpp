@@ -1,6 +1,7 @@
 // Sampling on the GPU through a LogitPool (sampler.h): the top_candidates
 // kernel against a host selection on rows with many ties, decode_rows_top
-// against decode_rows' logits (continuous batching), and generation
+// and prefill_slots_top against decode_rows' and prefill_slots' logits
+// (continuous batching), and generation
 // with sampling through the pool against the same runner handing over whole
 // rows (AWQRUN_NO_LOGIT_POOL=1): the same seed must give the same tokens.
 #include <catch2/catch.hpp>
@@ -102,6 +103,44 @@ TEST_CASE("decode_rows_top leaves each row's pool of the logits decode_rows give
       std::sort(got.begin(), got.end());
       CHECK(got == host_selection(logits.data() + size_t(r) * vocab, vocab, counts[size_t(r)]));
     }
+  }
+}
+
+TEST_CASE("prefill_slots_top leaves each prompt's pool of the logits prefill_slots gives", "[cuda][runner][sampling]") {
+  const test::TempSynthModel model("mistral-7b", 2);
+  INFO("synthetic seed " << model.seed);
+  auto weights = std::make_shared<const ModelWeights>(load_model(model.dir));
+  const int vocab = weights->config.vocab_size;
+  CudaRunnerOptions opt;
+  opt.max_context = 2100;
+  opt.sequences = 5;
+  auto runner = make_cuda_runner(weights, opt);
+  // Prompt 2 is longer than a pass (its own passes); the others share one.
+  std::vector<std::vector<int>> prompts = {std::vector<int>(12), std::vector<int>(3), std::vector<int>(2060),
+                                           std::vector<int>(40), std::vector<int>(7)};
+  for (auto& p : prompts)
+    for (int& t : p) t = int(test::rng()() % unsigned(vocab));
+  std::vector<SlotPrompt> slots;
+  for (int s = 0; s < 5; ++s) slots.push_back({4 - s, prompts[size_t(s)], 0});
+  const std::vector<int> counts = {40, 0, 300, 1, 45};  // 0: a greedy prompt, no pool
+  std::vector<int> ids, ids_top;
+  std::vector<float> logits;
+  runner->prefill_slots(slots, ids, &logits);
+  std::vector<LogitPool> pools;
+  REQUIRE(runner->prefill_slots_top(slots, counts, ids_top, pools));  // the same positions again: the same logits
+  CHECK(ids_top == ids);
+  REQUIRE(pools.size() == slots.size());
+  for (size_t r = 0; r < slots.size(); ++r) {
+    INFO("prompt " << r << " of " << slots[r].tokens.size() << " tokens, count " << counts[r]);
+    if (counts[r] == 0) {
+      CHECK(pools[r].ids.empty());
+      continue;
+    }
+    std::vector<int> got = pools[r].ids;
+    std::sort(got.begin(), got.end());
+    CHECK(got == host_selection(logits.data() + r * vocab, vocab, counts[r]));
+    for (size_t i = 0; i < pools[r].ids.size(); ++i)
+      CHECK(pools[r].values[i] == logits[r * vocab + size_t(pools[r].ids[i])]);
   }
 }
 
