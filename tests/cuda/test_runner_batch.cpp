@@ -126,9 +126,10 @@ void check_rows_match_single(std::shared_ptr<const ModelWeights> weights, int n_
 
 // The logits of a fixed continuous-batching run: sequence 0 prefilled alone,
 // the others packed, then decode steps where rows come and go (each row
-// count's third occurrence replays a graph). Deterministic given `seed`.
+// count's third occurrence replays a graph), then sequence 0 alone again
+// through the single-token decode graph. Deterministic given `seed`.
 struct BatchRun {
-  std::vector<std::vector<float>> phases;  // prefill, then one entry per decode step
+  std::vector<std::vector<float>> phases;  // prefill, each decode step, sequence 0's single-token steps
 };
 
 BatchRun run_batch(std::shared_ptr<const ModelWeights> weights, int n_seqs, int steps, uint32_t seed,
