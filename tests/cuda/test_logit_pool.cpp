@@ -31,6 +31,18 @@ std::vector<int> host_selection(const float* row, int vocab, int count) {
   return ids;
 }
 
+// A runner's pool of `count` for a row of logits: none for count 0, else the
+// ids of host_selection (in any order).
+void check_pool_ids(const LogitPool& pool, const float* row, int vocab, int count) {
+  if (count == 0) {
+    CHECK(pool.ids.empty());
+    return;
+  }
+  std::vector<int> got = pool.ids;
+  std::sort(got.begin(), got.end());
+  CHECK(got == host_selection(row, vocab, count));
+}
+
 TEST_CASE("top_candidates returns every logit >= the count-th largest", "[cuda][ops][sampling]") {
   cuda::select_device(0);
   auto& rng = test::rng();
@@ -95,13 +107,7 @@ TEST_CASE("decode_rows_top leaves each row's pool of the logits decode_rows give
     CHECK(ids_top == ids);
     for (int r = 0; r < n; ++r) {
       INFO("step " << step << " row " << r);
-      if (counts[size_t(r)] == 0) {
-        CHECK(pools[size_t(r)].ids.empty());
-        continue;
-      }
-      std::vector<int> got = pools[size_t(r)].ids;
-      std::sort(got.begin(), got.end());
-      CHECK(got == host_selection(logits.data() + size_t(r) * vocab, vocab, counts[size_t(r)]));
+      check_pool_ids(pools[size_t(r)], logits.data() + size_t(r) * vocab, vocab, counts[size_t(r)]);
     }
   }
 }
@@ -132,13 +138,7 @@ TEST_CASE("prefill_slots_top leaves each prompt's pool of the logits prefill_slo
   REQUIRE(pools.size() == slots.size());
   for (size_t r = 0; r < slots.size(); ++r) {
     INFO("prompt " << r << " of " << slots[r].tokens.size() << " tokens, count " << counts[r]);
-    if (counts[r] == 0) {
-      CHECK(pools[r].ids.empty());
-      continue;
-    }
-    std::vector<int> got = pools[r].ids;
-    std::sort(got.begin(), got.end());
-    CHECK(got == host_selection(logits.data() + r * vocab, vocab, counts[r]));
+    check_pool_ids(pools[r], logits.data() + r * vocab, vocab, counts[r]);
     for (size_t i = 0; i < pools[r].ids.size(); ++i)
       CHECK(pools[r].values[i] == logits[r * vocab + size_t(pools[r].ids[i])]);
   }

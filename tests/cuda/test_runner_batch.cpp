@@ -47,17 +47,26 @@ void check_errors(std::vector<double> errors, const std::string& what) {
   CHECK(beyond <= std::max<size_t>(1, errors.size() / 50));
 }
 
+// n random sequences: a prompt of 3-42 tokens each and `steps` decode tokens.
+struct RandomSequences {
+  std::vector<std::vector<int>> prompts, next;
+};
+
+RandomSequences random_sequences(std::mt19937& rng, int vocab, int n, int steps) {
+  RandomSequences r{std::vector<std::vector<int>>(size_t(n)), std::vector<std::vector<int>>(size_t(n))};
+  for (int s = 0; s < n; ++s) {
+    r.prompts[size_t(s)].resize(3 + rng() % 40);
+    for (int& t : r.prompts[size_t(s)]) t = int(rng() % unsigned(vocab));
+    r.next[size_t(s)].resize(size_t(steps));
+    for (int& t : r.next[size_t(s)]) t = int(rng() % unsigned(vocab));
+  }
+  return r;
+}
+
 void check_rows_match_single(std::shared_ptr<const ModelWeights> weights, int n_seqs, int steps,
                              CudaKernelFamily family = CudaKernelFamily::Auto) {
   const int vocab = weights->config.vocab_size;
-  auto& rng = test::rng();
-  std::vector<std::vector<int>> prompts(static_cast<size_t>(n_seqs)), next(static_cast<size_t>(n_seqs));
-  for (int s = 0; s < n_seqs; ++s) {
-    prompts[s].resize(3 + rng() % 40);
-    for (int& t : prompts[s]) t = int(rng() % unsigned(vocab));
-    next[s].resize(size_t(steps));
-    for (int& t : next[s]) t = int(rng() % unsigned(vocab));
-  }
+  const auto [prompts, next] = random_sequences(test::rng(), vocab, n_seqs, steps);
 
   // Alone: slot 0 of a one-sequence runner, prefill then one token a step.
   CudaRunnerOptions opt;
@@ -136,11 +145,7 @@ BatchRun run_batch(std::shared_ptr<const ModelWeights> weights, int n_seqs, int 
                    CudaKernelFamily family, bool fused) {
   const int vocab = weights->config.vocab_size;
   std::mt19937 gen(seed);
-  std::vector<std::vector<int>> prompts(static_cast<size_t>(n_seqs));
-  for (auto& p : prompts) {
-    p.resize(3 + gen() % 40);
-    for (int& t : p) t = int(gen() % unsigned(vocab));
-  }
+  const std::vector<std::vector<int>> prompts = random_sequences(gen, vocab, n_seqs, 0).prompts;
   CudaRunnerOptions opt;
   opt.max_context = 128;
   opt.kernels = family;
@@ -258,16 +263,9 @@ std::vector<std::vector<float>> run_in_order(std::shared_ptr<const ModelWeights>
 void check_order_independent(std::shared_ptr<const ModelWeights> weights, int n_seqs, int steps,
                              CudaKernelFamily family) {
   const int vocab = weights->config.vocab_size;
-  auto& rng = test::rng();
-  std::vector<std::vector<int>> prompts(static_cast<size_t>(n_seqs)), next(static_cast<size_t>(n_seqs));
-  for (int s = 0; s < n_seqs; ++s) {
-    prompts[s].resize(3 + rng() % 40);
-    for (int& t : prompts[s]) t = int(rng() % unsigned(vocab));
-    next[s].resize(size_t(steps));
-    for (int& t : next[s]) t = int(rng() % unsigned(vocab));
-  }
+  const auto [prompts, next] = random_sequences(test::rng(), vocab, n_seqs, steps);
   const auto in_order = run_in_order(weights, prompts, next, family, 0);
-  const uint32_t shuffle_seed = rng() | 1u;
+  const uint32_t shuffle_seed = test::rng()() | 1u;
   const auto shuffled = run_in_order(weights, prompts, next, family, shuffle_seed);
   INFO(n_seqs << " sequences, " << steps << " steps, shuffle seed " << shuffle_seed);
   int differing = 0;
