@@ -147,19 +147,42 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const AttentionA
 // Decode (one query per sequence), head_dim >= 64: grid (n_heads, kv_splits,
 // rows), 4 warps; rows = 1 unless a.rows is set (rows mode: blockIdx.z is
 // the sequence, with its own position, cache slot, q row and output row).
-// The split's keys are dealt to the warps in 32-key tiles (warp w takes
-// tiles w, w + 4, ...), and nothing is staged in shared memory: lane j reads
-// key j's K row straight from the cache (D/8 independent 16-byte loads, so
-// the whole row is in flight at once) and scores it against q (fp32, in
-// shared memory, read as broadcasts); for P V each lane owns D/32 adjacent
-// output dimensions and loads them from all 32 V rows of the tile (one
-// coalesced row per key, 32 loads in flight). The 4 warps' (max, sum, acc)
-// meet in shared memory at the end. (The CUDA-core kernel above ran one warp
-// per block at decode and waited on a block barrier per 32-key tile: ~40 us
-// per layer at a 3k context on an H200.)
+// The grid is fixed (a captured graph replays it while the context grows);
+// the keys visible NOW are cut into decode_splits() pieces of at least
+// kMinSplitKeys, and the blocks of the other splits return at once. A
+// context of up to kMinSplitKeys keys is one block per head that writes the
+// output itself, and the merge kernel returns at once.
+// A split's keys are dealt to the warps in 32-key tiles (warp w takes tiles
+// w, w + 4, ...), nothing staged in shared memory: lane j reads key j's K
+// row straight from the cache (D/8 independent 16-byte loads) and, for
+// P V, its own D/32 adjacent dimensions of all 32 V rows of the tile. The K
+// and V loads of a tile are issued together (and the first tile's together
+// with q), so a short context costs one memory round trip, not three (q,
+// then K, then V measured ~8 us a layer on an H200). q is fp32 in shared
+// memory, read as broadcasts. The 4 warps' (max, sum, acc) meet in shared
+// memory at the end.
+constexpr int kMinSplitKeys = 128;
+
+__device__ __forceinline__ int decode_splits(int keys, int grid_splits) {
+  return min(grid_splits, (keys + kMinSplitKeys - 1) / kMinSplitKeys);
+}
+
+// The first visible key of a query at `pos` (sliding window or none).
+__device__ __forceinline__ int first_key(int pos, int window) { return window > 0 ? max(0, pos - window + 1) : 0; }
+
+// kDims fp16 values loaded as one vector.
+template <int N> struct HalfVec;
+template <> struct HalfVec<2> { using type = uint32_t; };
+template <> struct HalfVec<4> { using type = uint2; };
+template <> struct HalfVec<8> { using type = uint4; };
+
 template <int D>
 __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const AttentionArgs a, float scale) {
   constexpr int kDims = D / 32;
+  using VVec = typename HalfVec<kDims>::type;
+  // V rows held in registers beside the K row: 2 x 64 registers at D = 128;
+  // wider heads load V after the scores instead.
+  constexpr bool kVEarly = D <= 128;
   __shared__ __align__(16) float q[D];
   __shared__ float warp_m[kWarps], warp_l[kWarps];
   __shared__ float warp_acc[kWarps][D];
@@ -169,42 +192,58 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int pos = a.rows.pos ? a.rows.pos[row] : a.pos0[0];
   const size_t slot = a.rows.pos ? size_t(a.rows.slot[row]) * a.rows.slot_stride : 0;
-  int lo = a.window > 0 ? max(0, pos - a.window + 1) : 0, hi = pos;
-  if (gridDim.y > 1) {  // this split's piece of the CURRENT context (see attention_kernel)
-    const int per_split = (hi - lo + 1 + gridDim.y - 1) / gridDim.y;
+  int lo = first_key(pos, a.window), hi = pos;
+  const int splits = decode_splits(hi - lo + 1, gridDim.y);
+  if (split >= splits) return;
+  if (splits > 1) {  // this split's tile-aligned piece of the current context
+    const int per_split = (hi - lo + 1 + splits - 1) / splits;
     const int chunk = (per_split + kTile - 1) / kTile * kTile;
     lo += split * chunk;
     hi = min(hi, lo + chunk - 1);
   }
+  const __half* kc = reinterpret_cast<const __half*>(a.k_cache) + slot + size_t(kvh) * a.max_ctx * D;
+  const __half* vc = reinterpret_cast<const __half*>(a.v_cache) + slot + size_t(kvh) * a.max_ctx * D;
+  // Keys past hi load as zeros (their rows may be unwritten or past the cache).
+  uint4 kraw[D / 8];
+  VVec vraw[kTile];
+  auto load_k = [&](int k0) {
+    const bool in = k0 + lane <= hi;
+    const uint4* krow = reinterpret_cast<const uint4*>(kc + size_t(in ? k0 + lane : 0) * D);
+#pragma unroll
+    for (int c = 0; c < D / 8; ++c) kraw[c] = in ? krow[c] : make_uint4(0, 0, 0, 0);
+  };
+  auto load_v = [&](int k0) {
+#pragma unroll
+    for (int j = 0; j < kTile; ++j)
+      vraw[j] = k0 + j <= hi ? *reinterpret_cast<const VVec*>(vc + size_t(k0 + j) * D + lane * kDims) : VVec{};
+  };
+  int k0 = lo + warp * kTile;
+  load_k(k0);
+  if constexpr (kVEarly) load_v(k0);
   const __half* qsrc = reinterpret_cast<const __half*>(a.qkv) + size_t(row) * (a.n_heads + 2 * a.n_kv) * D + h * D;
   for (int d = threadIdx.x; d < D; d += kWarps * 32) q[d] = __half2float(qsrc[d]) * scale;
   __syncthreads();
 
-  const __half* kc = reinterpret_cast<const __half*>(a.k_cache) + slot + size_t(kvh) * a.max_ctx * D;
-  const __half* vc = reinterpret_cast<const __half*>(a.v_cache) + slot + size_t(kvh) * a.max_ctx * D;
   float m = -INFINITY, l = 0.f, acc[kDims];
 #pragma unroll
   for (int i = 0; i < kDims; ++i) acc[i] = 0.f;
-  for (int k0 = lo + warp * kTile; k0 <= hi; k0 += kWarps * kTile) {
-    const int key = k0 + lane;
-    float s = -INFINITY;
-    if (key <= hi) {
-      const uint4* krow = reinterpret_cast<const uint4*>(kc + size_t(key) * D);
-      uint4 raw[D / 8];
-#pragma unroll
-      for (int c = 0; c < D / 8; ++c) raw[c] = krow[c];
-      float dot = 0.f;
-#pragma unroll
-      for (int c = 0; c < D / 8; ++c) {
-        const __half2* k2 = reinterpret_cast<const __half2*>(&raw[c]);
-        const float4 qa = *reinterpret_cast<const float4*>(&q[c * 8]), qb = *reinterpret_cast<const float4*>(&q[c * 8 + 4]);
-        const float2 k01 = __half22float2(k2[0]), k23 = __half22float2(k2[1]), k45 = __half22float2(k2[2]),
-                     k67 = __half22float2(k2[3]);
-        dot += qa.x * k01.x + qa.y * k01.y + qa.z * k23.x + qa.w * k23.y + qb.x * k45.x + qb.y * k45.y +
-               qb.z * k67.x + qb.w * k67.y;
-      }
-      s = dot;
+  for (bool first = true; k0 <= hi; k0 += kWarps * kTile, first = false) {
+    if (!first) {
+      load_k(k0);
+      if constexpr (kVEarly) load_v(k0);
     }
+    const int key = k0 + lane;
+    float dot = 0.f;
+#pragma unroll
+    for (int c = 0; c < D / 8; ++c) {
+      const __half2* k2 = reinterpret_cast<const __half2*>(&kraw[c]);
+      const float4 qa = *reinterpret_cast<const float4*>(&q[c * 8]), qb = *reinterpret_cast<const float4*>(&q[c * 8 + 4]);
+      const float2 k01 = __half22float2(k2[0]), k23 = __half22float2(k2[1]), k45 = __half22float2(k2[2]),
+                   k67 = __half22float2(k2[3]);
+      dot += qa.x * k01.x + qa.y * k01.y + qa.z * k23.x + qa.w * k23.y + qb.x * k45.x + qb.y * k45.y + qb.z * k67.x +
+             qb.w * k67.y;
+    }
+    const float s = key <= hi ? dot : -INFINITY;
     float tile_max = s;  // finite: key k0 (lane 0) is always in range
     for (int o = 16; o > 0; o >>= 1) tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, o));
     const float m_new = fmaxf(m, tile_max);
@@ -216,12 +255,11 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
     m = m_new;
 #pragma unroll
     for (int i = 0; i < kDims; ++i) acc[i] *= corr;
-    const __half* vtile = vc + size_t(k0) * D + lane * kDims;
+    if constexpr (!kVEarly) load_v(k0);
 #pragma unroll
     for (int j = 0; j < kTile; ++j) {
-      const float pj = __shfl_sync(0xffffffffu, p, j);
-      if (k0 + j > hi) continue;  // past the range: the row may be unwritten
-      const __half2* v2 = reinterpret_cast<const __half2*>(vtile + size_t(j) * D);
+      const float pj = __shfl_sync(0xffffffffu, p, j);  // 0 past hi, where V loaded as zeros
+      const __half2* v2 = reinterpret_cast<const __half2*>(&vraw[j]);
 #pragma unroll
       for (int i = 0; i < kDims / 2; ++i) {
         const float2 v = __half22float2(v2[i]);
@@ -247,7 +285,7 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
     weight[w] = warp_l[w] > 0.f ? __expf(warp_m[w] - mx) : 0.f;
     den += weight[w] * warp_l[w];
   }
-  if (gridDim.y == 1) {
+  if (splits == 1) {
     __half* out = reinterpret_cast<__half*>(a.out) + (size_t(row) * a.n_heads + h) * D;
     const float inv = den > 0.f ? 1.f / den : 0.f;
     for (int d = threadIdx.x; d < D; d += kWarps * 32) {
@@ -258,8 +296,7 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
     }
     return;
   }
-  // partial[h * splits + split] = {max, sum, unnormalized acc[D]}; an empty
-  // split writes sum 0 and the merge skips it.
+  // partial[h * grid splits + split] = {max, sum, unnormalized acc[D]}
   float* part = a.partial + ((size_t(row) * a.n_heads + h) * gridDim.y + split) * (D + 2);
   if (threadIdx.x == 0) {
     part[0] = den > 0.f ? mx : 0.f;
@@ -276,14 +313,19 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
 // One block per (token, head): out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M).
 // The split weights are computed once, in parallel (lane = split), so the
 // output loop's loads are independent of each other.
+// Records are `stride_splits` apart per head; with `pos` (decode_attention_
+// kernel: pos[t] is token t's position) only the decode_splits() of its
+// context were written, and one split means the output is already there.
 __global__ void merge_kernel(const float* __restrict__ partial, __half* __restrict__ out, int n_heads, int head_dim,
-                             int splits) {
+                             int stride_splits, const int* __restrict__ pos, int window) {
   __shared__ float weight[kMaxKvSplits];
   __shared__ float inv_den;
   pdl_launch_dependents();
   pdl_wait();
   const int t = blockIdx.x, h = blockIdx.y, stride = head_dim + 2;
-  const float* p = partial + (size_t(t) * n_heads + h) * splits * stride;
+  const int splits = pos ? decode_splits(pos[t] - first_key(pos[t], window) + 1, stride_splits) : stride_splits;
+  if (splits <= 1) return;
+  const float* p = partial + (size_t(t) * n_heads + h) * stride_splits * stride;
   if (threadIdx.x < 32) {
     const int lane = threadIdx.x;
     float mx = -FLT_MAX;
@@ -323,7 +365,7 @@ void launch(const AttentionArgs& a, cudaStream_t stream) {
       AWQ_CUDA_CHECK_LAUNCH();
       if (splits > 1)
         launch_pdl(merge_kernel, dim3(rows, a.n_heads), 128, 0, stream, a.partial, reinterpret_cast<__half*>(a.out),
-                   a.n_heads, D, splits);
+                   a.n_heads, D, splits, a.rows.pos ? a.rows.pos : a.pos0, a.window);
       AWQ_CUDA_CHECK_LAUNCH();
       return;
     }
@@ -335,7 +377,7 @@ void launch(const AttentionArgs& a, cudaStream_t stream) {
   AWQ_CUDA_CHECK_LAUNCH();
   if (splits > 1) {
     launch_pdl(merge_kernel, dim3(a.n_tokens, a.n_heads), 128, 0, stream, a.partial, reinterpret_cast<__half*>(a.out),
-               a.n_heads, D, splits);
+               a.n_heads, D, splits, static_cast<const int*>(nullptr), 0);
     AWQ_CUDA_CHECK_LAUNCH();
   }
 }

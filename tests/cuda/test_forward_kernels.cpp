@@ -83,6 +83,9 @@ TEST_CASE("attention matches float64 reference (prefill, decode split-KV, GQA, w
       {4, 2, 16, 3, 9, 8, 64, 1},         {4, 2, 32, 30, 1, 0, 64, 2},        {8, 2, 8, 11, 6, 0, 64, 1},
       // decode with the most splits: a short context leaves most of them empty
       {32, 8, 128, 5, 1, 0, 2048, 64},    {4, 2, 64, 3000, 1, 0, 4096, 64},   {4, 2, 64, 3000, 1, 1000, 4096, 37},
+      // decode at the cache's end: two splits of a 200-key window that starts
+      // mid-tile; exactly one split's worth of keys (128)
+      {32, 8, 128, 2047, 1, 200, 2048, 16}, {9, 3, 64, 127, 1, 0, 128, 8},
       // tensor-core prefill: several 64-query tiles, ragged ends, windows that
       // cut key tiles, a chunk after a cached prefix, two queries
       {32, 8, 128, 0, 300, 0, 512, 1},    {32, 8, 128, 50, 200, 70, 512, 1},  {9, 3, 64, 100, 130, 0, 256, 1},
