@@ -162,6 +162,7 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv) {
   ppl->add_option("-f,--file", pc.file, "Text file")->required()->type_name("FILE");
   ppl->add_option("--window", pc.ctx, "Tokens per evaluation window")->check(CLI::PositiveNumber)->capture_default_str();
   ppl->add_option("--stride", pc.stride, "Tokens the window advances (0: the window, i.e. disjoint windows)")->check(CLI::NonNegativeNumber);
+  ppl->add_flag("--decode", pc.decode, "Score through the decode kernels: one token per pass instead of one pass per window");
 
   auto* bench = app.add_subcommand("bench", "Prefill and decode speed per length (AutoAWQ's benchmark table)");
   BenchCommand& bc = cl.bench;

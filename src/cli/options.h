@@ -83,6 +83,7 @@ struct PerplexityCommand {
   std::string file;
   int ctx = 512;
   int stride = 0;  // 0: ctx (disjoint windows)
+  bool decode = false;  // one token per pass (PerplexityOptions::one_token_passes)
 };
 
 // awqrun bench: prefill and decode speed per length, as AutoAWQ's examples/benchmark.py.

@@ -22,12 +22,13 @@ int run_perplexity(const PerplexityCommand& cmd) {
   PerplexityOptions o;
   o.ctx = cmd.ctx;
   o.stride = cmd.stride;
+  o.one_token_passes = cmd.decode;
   const PerplexityResult r = perplexity(*s.runner, ids, o, [](int done, int total, double ppl) {
     log_info("window {}/{}: ppl {:.4f}", done, total, ppl);
     check_interrupt();
   });
-  std::printf("perplexity %.4f over %d tokens (window %d, stride %d, %.1f s)\n", r.ppl, r.tokens, o.ctx,
-              o.stride ? o.stride : o.ctx, r.seconds);
+  std::printf("perplexity %.4f over %d tokens (window %d, stride %d%s, %.1f s)\n", r.ppl, r.tokens, o.ctx,
+              o.stride ? o.stride : o.ctx, o.one_token_passes ? ", one token per pass" : "", r.seconds);
   return 0;
 }
 

@@ -28,14 +28,22 @@ PerplexityResult perplexity(ModelRunner& runner, std::span<const int> ids, const
   const auto t0 = std::chrono::steady_clock::now();
   PerplexityResult r;
   double nll = 0;
-  std::vector<float> logits;
+  std::vector<float> logits, row_logits;
   int prev_end = 0, done = 0;
   for (int begin = 0;; begin += stride) {
     const int end = std::min(begin + ctx, n);
     const int len = end - begin;
-    runner.forward(ids.subspan(size_t(begin), size_t(len)), 0, true, logits);
-    // Score positions whose target was not scored by the previous window.
-    for (int pos = std::max(len - (end - prev_end), 1); pos < len; ++pos) {
+    const int first = std::max(len - (end - prev_end), 1);  // positions the previous window did not score
+    if (options.one_token_passes) {
+      logits.resize(size_t(len) * vocab);
+      for (int pos = 0; pos + 1 < len; ++pos) {
+        runner.forward(ids.subspan(size_t(begin + pos), 1), pos, false, row_logits);
+        if (pos + 1 >= first) std::copy(row_logits.begin(), row_logits.end(), logits.begin() + size_t(pos) * vocab);
+      }
+    } else {
+      runner.forward(ids.subspan(size_t(begin), size_t(len)), 0, true, logits);
+    }
+    for (int pos = first; pos < len; ++pos) {
       const float* row = logits.data() + size_t(pos - 1) * vocab;
       const double mx = *std::max_element(row, row + vocab);
       double total = 0;

@@ -14,6 +14,9 @@ namespace awq {
 struct PerplexityOptions {
   int ctx = 512;
   int stride = 0;  // 0: ctx
+  // One token per pass (the decode kernels: GEMV, split-KV attention) instead
+  // of one pass per window (prefill kernels), to measure the decode path.
+  bool one_token_passes = false;
 };
 
 struct PerplexityResult {

@@ -90,5 +90,10 @@ TEST_CASE("perplexity matches transformers' strided evaluation", "[engine][perpl
   const auto r = perplexity(*f.runner, ids, {.ctx = g["ctx"].get<int>(), .stride = g["stride"].get<int>()});
   CHECK(r.tokens == g["tokens"].get<int>());
   CHECK(r.ppl == Approx(g["ppl"].get<double>()).epsilon(1e-4));
+  // One token per pass (decode path) scores the same positions alike.
+  const auto d = perplexity(*f.runner, ids, {.ctx = g["ctx"].get<int>(), .stride = g["stride"].get<int>(),
+                                             .one_token_passes = true});
+  CHECK(d.tokens == r.tokens);
+  CHECK(d.ppl == Approx(g["ppl"].get<double>()).epsilon(1e-4));
   CHECK_THROWS_WITH(perplexity(*f.runner, ids, {.ctx = 100, .stride = 8}), Catch::Contains("context 100"));
 }
