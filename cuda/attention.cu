@@ -156,10 +156,13 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const AttentionA
 // w, w + 4, ...), nothing staged in shared memory: lane j reads key j's K
 // row straight from the cache (D/8 independent 16-byte loads) and, for
 // P V, its own D/32 adjacent dimensions of all 32 V rows of the tile. The K
-// and V loads of a tile are issued together (and the first tile's together
-// with q), so a short context costs one memory round trip, not three (q,
-// then K, then V measured ~8 us a layer on an H200). q is fp32 in shared
-// memory, read as broadcasts. The 4 warps' (max, sum, acc) meet in shared
+// and V loads of a tile are issued together, the first tile's before
+// waiting for the previous kernel (all but the new key), so a short context
+// costs no memory round trip after the wait but q's and the new key's (q,
+// then K, then V, all after the wait, measured ~8 us a layer on an H200).
+// Blocks of unused splits return before waiting; split 0 always waits, so
+// the grid still completes after the kernel before it (cuda/pdl.cuh).
+// q is fp32 in shared memory, read as broadcasts. The 4 warps' (max, sum, acc) meet in shared
 // memory at the end.
 constexpr int kMinSplitKeys = 128;
 
@@ -187,7 +190,8 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
   __shared__ float warp_m[kWarps], warp_l[kWarps];
   __shared__ float warp_acc[kWarps][D];
   pdl_launch_dependents();
-  pdl_wait();
+  // Before pdl_wait (see the loads below): the position and slot, uploaded
+  // before the pass began, and the cache rows that earlier passes wrote.
   const int h = blockIdx.x, kvh = h / (a.n_heads / a.n_kv), split = blockIdx.y, row = blockIdx.z;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int pos = a.rows.pos ? a.rows.pos[row] : a.pos0[0];
@@ -203,23 +207,42 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
   }
   const __half* kc = reinterpret_cast<const __half*>(a.k_cache) + slot + size_t(kvh) * a.max_ctx * D;
   const __half* vc = reinterpret_cast<const __half*>(a.v_cache) + slot + size_t(kvh) * a.max_ctx * D;
-  // Keys past hi load as zeros (their rows may be unwritten or past the cache).
+  // Keys past `last` load as zeros (their rows may be unwritten or past the cache).
   uint4 kraw[D / 8];
   VVec vraw[kTile];
-  auto load_k = [&](int k0) {
-    const bool in = k0 + lane <= hi;
+  auto load_k = [&](int k0, int last) {
+    const bool in = k0 + lane <= last;
     const uint4* krow = reinterpret_cast<const uint4*>(kc + size_t(in ? k0 + lane : 0) * D);
 #pragma unroll
     for (int c = 0; c < D / 8; ++c) kraw[c] = in ? krow[c] : make_uint4(0, 0, 0, 0);
   };
-  auto load_v = [&](int k0) {
+  auto load_v = [&](int k0, int last) {
 #pragma unroll
     for (int j = 0; j < kTile; ++j)
-      vraw[j] = k0 + j <= hi ? *reinterpret_cast<const VVec*>(vc + size_t(k0 + j) * D + lane * kDims) : VVec{};
+      vraw[j] = k0 + j <= last ? *reinterpret_cast<const VVec*>(vc + size_t(k0 + j) * D + lane * kDims) : VVec{};
   };
+  // The first tile's keys before `pos` were written by earlier passes (the
+  // pass's first kernel is an ordinary launch, so they are complete): their
+  // loads go out before waiting for rope_store_kv, which writes key `pos`
+  // alone; that row follows the wait. The DRAM round trip of a short
+  // context thus overlaps the kernels before this one.
   int k0 = lo + warp * kTile;
-  load_k(k0);
-  if constexpr (kVEarly) load_v(k0);
+  load_k(k0, min(hi, pos - 1));
+  if constexpr (kVEarly) load_v(k0, min(hi, pos - 1));
+  pdl_wait();
+  if (hi == pos && k0 <= pos && pos < k0 + kTile) {
+    const int jn = pos - k0;
+    if (lane == jn) {
+      const uint4* krow = reinterpret_cast<const uint4*>(kc + size_t(pos) * D);
+#pragma unroll
+      for (int c = 0; c < D / 8; ++c) kraw[c] = krow[c];
+    }
+    if constexpr (kVEarly) {
+#pragma unroll
+      for (int j = 0; j < kTile; ++j)
+        if (j == jn) vraw[j] = *reinterpret_cast<const VVec*>(vc + size_t(pos) * D + lane * kDims);
+    }
+  }
   const __half* qsrc = reinterpret_cast<const __half*>(a.qkv) + size_t(row) * (a.n_heads + 2 * a.n_kv) * D + h * D;
   for (int d = threadIdx.x; d < D; d += kWarps * 32) q[d] = __half2float(qsrc[d]) * scale;
   __syncthreads();
@@ -229,8 +252,8 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
   for (int i = 0; i < kDims; ++i) acc[i] = 0.f;
   for (bool first = true; k0 <= hi; k0 += kWarps * kTile, first = false) {
     if (!first) {
-      load_k(k0);
-      if constexpr (kVEarly) load_v(k0);
+      load_k(k0, hi);
+      if constexpr (kVEarly) load_v(k0, hi);
     }
     const int key = k0 + lane;
     float dot = 0.f;
@@ -255,7 +278,7 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
     m = m_new;
 #pragma unroll
     for (int i = 0; i < kDims; ++i) acc[i] *= corr;
-    if constexpr (!kVEarly) load_v(k0);
+    if constexpr (!kVEarly) load_v(k0, hi);
 #pragma unroll
     for (int j = 0; j < kTile; ++j) {
       const float pj = __shfl_sync(0xffffffffu, p, j);  // 0 past hi, where V loaded as zeros
@@ -321,6 +344,8 @@ __global__ void merge_kernel(const float* __restrict__ partial, __half* __restri
   __shared__ float weight[kMaxKvSplits];
   __shared__ float inv_den;
   pdl_launch_dependents();
+  // Waits even when there is nothing to merge: a later kernel's pdl_wait
+  // covers the attention only through this grid's wait (cuda/pdl.cuh).
   pdl_wait();
   const int t = blockIdx.x, h = blockIdx.y, stride = head_dim + 2;
   const int splits = pos ? decode_splits(pos[t] - first_key(pos[t], window) + 1, stride_splits) : stride_splits;

@@ -54,8 +54,17 @@ __global__ void __launch_bounds__(kNormThreads) add_rmsnorm_kernel(float* __rest
                                                                    __half* __restrict__ out, int hidden, float eps) {
   __shared__ float scratch[32];
   pdl_launch_dependents();
-  pdl_wait();
   const int n4 = hidden / 4;
+  // The norm weights are immutable: fetched before waiting for the kernel
+  // that wrote delta, off the dependent chain.
+  const float4* w4 = reinterpret_cast<const float4*>(weight);
+  float4 wv[kNormVec];
+#pragma unroll
+  for (int j = 0; j < kNormVec; ++j) {
+    const int i = threadIdx.x + j * kNormThreads;
+    if (i < n4) wv[j] = w4[i];
+  }
+  pdl_wait();
   float4* x = reinterpret_cast<float4*>(resid + size_t(blockIdx.x) * hidden);
   const __half* d = delta ? delta + size_t(blockIdx.x) * hidden : nullptr;
   float4 v[kNormVec];
@@ -80,10 +89,8 @@ __global__ void __launch_bounds__(kNormThreads) add_rmsnorm_kernel(float* __rest
     ss += a.x * a.x + a.y * a.y + a.z * a.z + a.w * a.w;
   }
   const float r = rsqrtf(block_sum(ss, scratch) / float(hidden) + eps);
-  const float4* w4 = reinterpret_cast<const float4*>(weight);
   uint2* o = reinterpret_cast<uint2*>(out + size_t(blockIdx.x) * hidden);
-  auto store = [&](int i, float4 a) {
-    const float4 w = w4[i];
+  auto store = [&](int i, float4 a, float4 w) {
     const __half2 lo = __floats2half2_rn(a.x * r * w.x, a.y * r * w.y), hi = __floats2half2_rn(a.z * r * w.z, a.w * r * w.w);
     o[i] = make_uint2(*reinterpret_cast<const uint32_t*>(&lo), *reinterpret_cast<const uint32_t*>(&hi));
   };
@@ -91,9 +98,9 @@ __global__ void __launch_bounds__(kNormThreads) add_rmsnorm_kernel(float* __rest
   for (int j = 0; j < kNormVec; ++j) {
     const int i = threadIdx.x + j * kNormThreads;
     if (i >= n4) break;
-    store(i, v[j]);
+    store(i, v[j], wv[j]);
   }
-  for (int i = threadIdx.x + kNormVec * kNormThreads; i < n4; i += kNormThreads) store(i, x[i]);
+  for (int i = threadIdx.x + kNormVec * kNormThreads; i < n4; i += kNormThreads) store(i, x[i], w4[i]);
 }
 
 }  // namespace

@@ -7,7 +7,13 @@
 //     writing anything an earlier kernel may still read (it returns once
 //     the previous grid has completed and its memory is visible; since that
 //     grid waited too, every earlier kernel is then complete as well);
-//   - work that touches only immutable data (weights) may go before it;
+//     at least one block of every grid waits (blocks with nothing to do may
+//     return before it), or the guarantee would not pass on;
+//   - work that reads only what cannot change during the pass may go before
+//     it: weights, and - because a pass's first kernel (the embedding) is an
+//     ordinary launch, complete after everything enqueued before the pass -
+//     the pass's uploads (token ids, positions, slots) and the cache rows
+//     of earlier passes;
 //   - pdl_launch_dependents() early: the next kernel's blocks are scheduled
 //     once every block of this grid has issued it (or exited).
 // Kernels launched the ordinary way stay fully ordered; on older GPUs the

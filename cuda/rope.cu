@@ -17,9 +17,13 @@ namespace {
 __global__ void rope_store_kernel(__half* qkv, int n_heads, int n_kv, int head_dim, const float* inv_freq,
                                   const int* pos0, KvRows rows, __half* k_cache, __half* v_cache, int max_ctx) {
   pdl_launch_dependents();
-  pdl_wait();
+  // Positions (uploaded before the pass) and inv_freq are read and the angle
+  // computed before waiting for the q/k/v projection (cuda/pdl.cuh).
   const int t = blockIdx.x, h = blockIdx.y, j = threadIdx.x, half_dim = head_dim / 2;
   const int pos = rows.pos ? rows.pos[t] : pos0[0] + t;
+  float s = 0.f, c = 0.f;
+  if (h < n_heads + n_kv) sincosf(float(pos) * inv_freq[j], &s, &c);
+  pdl_wait();
   if (rows.pos) {
     const size_t slot = size_t(rows.slot[t]) * rows.slot_stride;
     k_cache += slot;
@@ -33,8 +37,6 @@ __global__ void rope_store_kernel(__half* qkv, int n_heads, int n_kv, int head_d
     dst[j + half_dim] = head[j + half_dim];
     return;
   }
-  float s, c;
-  sincosf(float(pos) * inv_freq[j], &s, &c);
   const float x0 = __half2float(head[j]), x1 = __half2float(head[j + half_dim]);
   const __half r0 = __float2half_rn(x0 * c - x1 * s), r1 = __float2half_rn(x1 * c + x0 * s);
   head[j] = r0;
