@@ -105,6 +105,8 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
   const size_t need = fixed + per_slot * slots_;
 
   AWQ_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  AWQ_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&chain_host_), 4 * sizeof(int)));
+  for (cudaEvent_t& e : chain_done_) AWQ_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
   blas_ = std::make_unique<cuda::Cublas>(stream_);
   const auto embed = cuda::dense_to_f16(w_->embed);
   embed_ = DeviceBuffer<uint16_t>(std::span<const uint16_t>(embed));
@@ -178,6 +180,10 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
 }
 
 CudaRunnerImpl::~CudaRunnerImpl() {
+  if (stream_) cudaStreamSynchronize(stream_);  // a chained step may still write chain_host_
+  for (cudaEvent_t e : chain_done_)
+    if (e) cudaEventDestroy(e);
+  if (chain_host_) cudaFreeHost(chain_host_);
   if (decode_graph_) cudaGraphExecDestroy(decode_graph_);
   for (cudaGraphExec_t g : rows_graphs_)
     if (g) cudaGraphExecDestroy(g);

@@ -71,6 +71,7 @@ class CudaRunnerImpl final : public CudaRunner {
   std::string describe() const override { return describe_; }
   void forward(std::span<const int> tokens, int n_past, bool all_logits, std::vector<float>& logits) override;
   int forward_greedy(std::span<const int> tokens, int n_past) override;
+  void greedy_decode(int token, int n_past, int max_steps, const std::function<bool(int)>& on_token) override;
   int forward_slot(int slot, std::span<const int> tokens, int n_past, std::vector<float>* logits) override;
   bool forward_slot_top(int slot, std::span<const int> tokens, int n_past, int count, LogitPool& pool) override;
   bool decode_rows_top(std::span<const DecodeRow> rows, std::span<const int> counts, std::vector<int>& ids,
@@ -86,21 +87,19 @@ class CudaRunnerImpl final : public CudaRunner {
   // holds the normalized last hidden states.
   void run_layers(const Pass& p);
   void attention(const Pass& p, size_t layer);
-  // decode: the m rows are a decode step of m sequences (awq_rows_matmul).
-  // act (gate+up only): when the kernel chosen for m has the SwiGLU
-  // epilogue, it writes silu(gate) * up there instead of y; returns whether
-  // it did.
-  bool linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, bool decode = false,
-              uint16_t* act = nullptr);
-  bool exllama_linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, bool decode, uint16_t* act);
+  // y = x W^T for m rows, by the kernel the family and m choose. act
+  // (gate+up only): when that kernel has the SwiGLU epilogue, it writes
+  // silu(gate) * up there instead of y; returns whether it did.
+  bool linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, uint16_t* act = nullptr);
+  bool exllama_linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, uint16_t* act);
   // act_ = silu(gate) * up of xn_ (fused: one product, SwiGLU in its
   // epilogue where the kernel has one; unfused: two products and a kernel).
-  void mlp_activation(const LayerDevice& l, int n, bool decode);
+  void mlp_activation(const LayerDevice& l, int n);
   // qkv_ = the q, k, v products of xn_.
-  void qkv_projection(const LayerDevice& l, int n, bool decode);
+  void qkv_projection(const LayerDevice& l, int n);
   // The unfused parts' products side by side in y (row width y_width).
   void parts_side_by_side(const std::vector<DeviceLinear>& parts, const uint16_t* x, int n, uint16_t* y,
-                          size_t y_width, bool decode);
+                          size_t y_width);
   void lm_head(const uint16_t* x, int rows);  // logits_[0..rows) = lm_head(x[0..rows)), x [rows][hidden]
   void lm_head(int row, int rows) { lm_head(xn_.get() + size_t(row) * w_->config.hidden_size, rows); }
   // Uploads tokens and the per-token positions and slots of a Rows or Packed pass.
@@ -147,6 +146,10 @@ class CudaRunnerImpl final : public CudaRunner {
   DeviceBuffer<uint16_t> last_rows_;  // the last hidden state of each packed prompt
   int kv_splits_ = 1;
   cudaGraphExec_t decode_graph_ = nullptr;
+  // greedy_decode's chain: two steps in flight at most, each with its own
+  // pinned {position, id} pair (the copies are asynchronous) and event.
+  int* chain_host_ = nullptr;  // pinned, [2][2]
+  cudaEvent_t chain_done_[2] = {nullptr, nullptr};
   // Decode steps of n rows (index n), captured the second time a row count
   // occurs: continuous batching revisits the same counts, and a step is
   // ~330 launches.

@@ -16,28 +16,25 @@ namespace {
 // vs 251/264 us; every smaller shape favours cuBLAS from m 64, docs/PERF.md).
 constexpr size_t kMmaMinWeights = size_t(100) << 20;
 constexpr int kMmaMaxTokens = 256;
-// A decode step of up to this many sequences runs the GEMV kernel on 32-row
-// pieces (awq_rows_matmul, measured up to 64); more rows take the prefill rule.
+// Up to this many rows (a decode step of many sequences, or a short prompt)
+// run the GEMV kernel on 32-row pieces (awq_rows_matmul, measured faster than
+// the GEMM kernel and than dequantize + cuBLAS up to 64); more rows take the
+// prefill rule below.
 constexpr int kRowsGemvMaxTokens = 64;
 
 }  // namespace
 
-bool CudaRunnerImpl::linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, bool decode,
-                            uint16_t* act) {
+bool CudaRunnerImpl::linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, uint16_t* act) {
   const cuda::MatmulWorkspace ws = matmul_scratch_->view();
   if (!l.quantized) {
     blas_->gemm_f16(l.dense.get(), x, y, m, l.out_features, l.in_features);
     if (l.bias.size()) cuda::add_bias(y, l.bias.get(), m, l.out_features, stream_);
     return false;
   }
-  if (l.layout == cuda::WeightLayout::Exllama) return exllama_linear(l, x, m, y, decode, act);
+  if (l.layout == cuda::WeightLayout::Exllama) return exllama_linear(l, x, m, y, act);
   const bool swiglu = act && l.interleave;  // the GEMV kernel's epilogue
-  if (decode && m <= kRowsGemvMaxTokens && opt_.kernels != CudaKernelFamily::Gemm) {
+  if (m <= kRowsGemvMaxTokens && opt_.kernels != CudaKernelFamily::Gemm) {
     cuda::awq_rows_matmul(l.view, x, m, swiglu ? act : y, ws, stream_, swiglu);
-    return swiglu;
-  }
-  if (m <= cuda::kGemvMaxTokens && opt_.kernels != CudaKernelFamily::Gemm) {
-    cuda::awq_gemv_matmul(l.view, x, m, swiglu ? act : y, ws, stream_, 0, swiglu);
     return swiglu;
   }
   switch (opt_.kernels) {
@@ -57,36 +54,35 @@ bool CudaRunnerImpl::linear(const DeviceLinear& l, const uint16_t* x, int m, uin
   return false;
 }
 
-void CudaRunnerImpl::mlp_activation(const LayerDevice& l, int n, bool decode) {
+void CudaRunnerImpl::mlp_activation(const LayerDevice& l, int n) {
   const int inter = w_->config.intermediate_size;
   if (!l.gate_up_parts.empty()) {
-    parts_side_by_side(l.gate_up_parts, xn_.get(), n, gate_up_.get(), size_t(2) * inter, decode);
+    parts_side_by_side(l.gate_up_parts, xn_.get(), n, gate_up_.get(), size_t(2) * inter);
     cuda::swiglu(gate_up_.get(), act_.get(), n, inter, 0, stream_);
     return;
   }
-  if (!linear(l.gate_up, xn_.get(), n, gate_up_.get(), decode, act_.get()))
+  if (!linear(l.gate_up, xn_.get(), n, gate_up_.get(), act_.get()))
     cuda::swiglu(gate_up_.get(), act_.get(), n, inter, l.gate_up.interleave, stream_);
 }
 
-void CudaRunnerImpl::qkv_projection(const LayerDevice& l, int n, bool decode) {
+void CudaRunnerImpl::qkv_projection(const LayerDevice& l, int n) {
   const ModelConfig& c = w_->config;
   if (l.qkv_parts.empty()) {
-    linear(l.qkv, xn_.get(), n, qkv_.get(), decode);
+    linear(l.qkv, xn_.get(), n, qkv_.get());
     return;
   }
-  parts_side_by_side(l.qkv_parts, xn_.get(), n, qkv_.get(), size_t(c.num_heads + 2 * c.num_kv_heads) * c.head_dim,
-                     decode);
+  parts_side_by_side(l.qkv_parts, xn_.get(), n, qkv_.get(), size_t(c.num_heads + 2 * c.num_kv_heads) * c.head_dim);
 }
 
 void CudaRunnerImpl::parts_side_by_side(const std::vector<DeviceLinear>& parts, const uint16_t* x, int n,
-                                        uint16_t* y, size_t y_width, bool decode) {
+                                        uint16_t* y, size_t y_width) {
   size_t column = 0;
   for (const DeviceLinear& part : parts) {
     const size_t width = size_t(part.out_features);
     if (n == 1) {  // one row: the part's product lands in place
-      linear(part, x, n, y + column, decode);
+      linear(part, x, n, y + column);
     } else {
-      linear(part, x, n, part_out_.get(), decode);
+      linear(part, x, n, part_out_.get());
       AWQ_CUDA_CHECK(cudaMemcpy2DAsync(y + column, y_width * 2, part_out_.get(), width * 2, width * 2, size_t(n),
                                        cudaMemcpyDeviceToDevice, stream_));
     }
@@ -95,14 +91,13 @@ void CudaRunnerImpl::parts_side_by_side(const std::vector<DeviceLinear>& parts, 
 }
 
 // ExLlama v2's rule: its GEMV kernel for up to 8 tokens, dequantize + cuBLAS
-// above; a decode step of up to kRowsGemvMaxTokens sequences runs the GEMV
-// kernel on 8-row pieces instead (each piece reads the int4 weights, still
+// above; up to kRowsGemvMaxTokens rows (a decode step of many sequences, or
+// a short prompt) run the GEMV kernel on 8-row pieces instead (each piece reads the int4 weights, still
 // fewer bytes than writing and reading the fp16 matrix up to 64 rows).
-bool CudaRunnerImpl::exllama_linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, bool decode,
-                                    uint16_t* act) {
+bool CudaRunnerImpl::exllama_linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, uint16_t* act) {
   const cuda::MatmulWorkspace ws = matmul_scratch_->view();
   constexpr int kPiece = cuda::kExllamaGemvMaxRows;
-  if (m <= kPiece || (decode && m <= kRowsGemvMaxTokens)) {
+  if (m <= kRowsGemvMaxTokens) {
     const bool swiglu = act && l.interleave;
     const size_t width = swiglu ? l.out_features / 2 : l.out_features;
     for (int r = 0; r < m; r += kPiece)
@@ -160,7 +155,7 @@ void CudaRunnerImpl::run_layers(const Pass& p) {
   const ModelConfig& c = w_->config;
   const float eps = c.rms_norm_eps;
   const int n = p.n;
-  const bool per_token = p.kind != Pass::Kind::Sequence, decode = p.kind == Pass::Kind::Rows;
+  const bool per_token = p.kind != Pass::Kind::Sequence;
   const cuda::KvRows rows = per_token ? cuda::KvRows{row_pos_.get(), row_slot_.get(), slot_stride()} : cuda::KvRows{};
   const size_t cache_offset = per_token ? 0 : size_t(p.slot) * slot_stride();
   cuda::embed_tokens(embed_.get(), tokens_.get(), n, c.hidden_size, resid_.get(), stream_);
@@ -168,14 +163,14 @@ void CudaRunnerImpl::run_layers(const Pass& p) {
     const LayerDevice& l = layers_[li];
     cuda::add_rmsnorm(resid_.get(), li == 0 ? nullptr : proj_.get(), l.input_norm.get(), xn_.get(), n, c.hidden_size,
                       eps, stream_);
-    qkv_projection(l, n, decode);
+    qkv_projection(l, n);
     cuda::rope_store_kv(qkv_.get(), n, c.num_heads, c.num_kv_heads, c.head_dim, inv_freq_.get(), pos_.get(), rows,
                         k_cache_[li].get() + cache_offset, v_cache_[li].get() + cache_offset, max_ctx_, stream_);
     attention(p, li);
-    linear(l.o, attn_.get(), n, proj_.get(), decode);
+    linear(l.o, attn_.get(), n, proj_.get());
     cuda::add_rmsnorm(resid_.get(), proj_.get(), l.post_norm.get(), xn_.get(), n, c.hidden_size, eps, stream_);
-    mlp_activation(l, n, decode);
-    linear(l.down, act_.get(), n, proj_.get(), decode);
+    mlp_activation(l, n);
+    linear(l.down, act_.get(), n, proj_.get());
   }
   cuda::add_rmsnorm(resid_.get(), proj_.get(), final_norm_.get(), xn_.get(), n, c.hidden_size, eps, stream_);
 }

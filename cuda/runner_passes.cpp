@@ -95,6 +95,37 @@ int CudaRunnerImpl::forward_greedy(std::span<const int> tokens, int n_past) {
   return forward_slot(0, tokens, n_past, nullptr);
 }
 
+// Step i of the chain (i >= 1) takes step i - 1's argmax from ids_ on the
+// device, so it is enqueued before the host reads that id: the host's
+// round trip (event wait, the caller's text and stop checks, the next
+// launch) overlaps a step on the GPU instead of leaving it idle. Two steps
+// are in flight at most; the pinned pair of step i is reused by step i + 2,
+// enqueued only after step i's id was read.
+void CudaRunnerImpl::greedy_decode(int token, int n_past, int max_steps, const std::function<bool(int)>& on_token) {
+  if (max_steps <= 0) return;
+  if (n_past + max_steps > max_ctx_)
+    input_error("greedy_decode: positions up to {} exceed the context of {}", n_past + max_steps, max_ctx_);
+  // The first step through forward_greedy (it captures the decode graph on first use).
+  const int first = forward_greedy(std::span<const int>(&token, 1), n_past);
+  if (!on_token(first) || max_steps == 1) return;
+  if (!opt_.fused) return ModelRunner::greedy_decode(first, n_past + 1, max_steps - 1, on_token);
+  auto enqueue = [&](int i) {
+    int* pair = chain_host_ + 2 * (i % 2);  // {position, id}
+    pair[0] = n_past + i;
+    AWQ_CUDA_CHECK(cudaMemcpyAsync(pos_.get(), &pair[0], sizeof(int), cudaMemcpyHostToDevice, stream_));
+    AWQ_CUDA_CHECK(cudaMemcpyAsync(tokens_.get(), ids_.get(), sizeof(int), cudaMemcpyDeviceToDevice, stream_));
+    AWQ_CUDA_CHECK(cudaGraphLaunch(decode_graph_, stream_));
+    AWQ_CUDA_CHECK(cudaMemcpyAsync(&pair[1], ids_.get(), sizeof(int), cudaMemcpyDeviceToHost, stream_));
+    AWQ_CUDA_CHECK(cudaEventRecord(chain_done_[i % 2], stream_));
+  };
+  enqueue(1);
+  for (int i = 1; i < max_steps; ++i) {
+    if (i + 1 < max_steps) enqueue(i + 1);
+    AWQ_CUDA_CHECK(cudaEventSynchronize(chain_done_[i % 2]));
+    if (!on_token(chain_host_[2 * (i % 2) + 1])) return;
+  }
+}
+
 int CudaRunnerImpl::forward_slot(int slot, std::span<const int> tokens, int n_past, std::vector<float>* logits) {
   check_slot(slot);
   check_span(tokens, n_past);

@@ -21,33 +21,37 @@ std::vector<int> random_prompt(int length, int vocab_size, unsigned seed) {
 
 }  // namespace
 
-GreedyStep make_greedy_step(ModelRunner& runner) {
-  return [&runner](std::span<const int> tokens, int n_past) { return runner.forward_greedy(tokens, n_past); };
+GreedyDriver make_greedy_driver(ModelRunner& runner) {
+  return {[&runner](std::span<const int> tokens, int n_past) { return runner.forward_greedy(tokens, n_past); },
+          [&runner](int token, int n_past, int steps, const std::function<bool(int)>& on_token) {
+            runner.greedy_decode(token, n_past, steps, on_token);
+          }};
 }
 
-LengthTimings time_length(const GreedyStep& step, const LengthRunOptions& o) {
+LengthTimings time_length(const GreedyDriver& driver, const LengthRunOptions& o) {
   const std::vector<int> prompt = random_prompt(o.length, o.vocab_size, 1234u + unsigned(o.length));
   auto notify = [&o] {
     if (o.on_step) o.on_step();
   };
   LengthTimings t;
-  int token = step(prompt, 0);
+  int token = driver.prefill(prompt, 0);
   notify();
-  for (int i = 0; i < std::min(o.warmup_steps, o.length); ++i) {
-    token = step(std::span<const int>(&token, 1), o.length + i);
+  driver.decode(token, o.length, std::min(o.warmup_steps, o.length), [&](int) {
     notify();
-  }
+    return true;
+  });
   for (int rep = 0; rep < o.reps; ++rep) {
     auto t0 = Clock::now();
-    token = step(prompt, 0);
+    token = driver.prefill(prompt, 0);
     t.prefill_s.push_back(seconds_since(t0));
     notify();
-    for (int i = 0; i < o.length; ++i) {
-      t0 = Clock::now();
-      token = step(std::span<const int>(&token, 1), o.length + i);
+    t0 = Clock::now();
+    driver.decode(token, o.length, o.length, [&](int) {
       t.decode_step_s.push_back(seconds_since(t0));
+      t0 = Clock::now();
       notify();
-    }
+      return true;
+    });
   }
   return t;
 }

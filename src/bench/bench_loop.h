@@ -9,11 +9,17 @@
 
 namespace awq {
 
-// One greedy step: run tokens at n_past and return the argmax of the last
-// position's logits: ModelRunner::forward_greedy (on CUDA only the id
-// crosses to the host); elsewhere forward() + an argmax on the host.
-using GreedyStep = std::function<int(std::span<const int> tokens, int n_past)>;
-GreedyStep make_greedy_step(ModelRunner& runner);
+// What the timed loop drives: a prefill that returns the argmax of the last
+// position's logits (ModelRunner::forward_greedy: on CUDA only the id
+// crosses to the host), and greedy decoding of `steps` tokens from `token`
+// at n_past, on_token called after each (ModelRunner::greedy_decode, as
+// generation runs it: on CUDA each step is enqueued before the previous
+// step's id is read).
+struct GreedyDriver {
+  std::function<int(std::span<const int> tokens, int n_past)> prefill;
+  std::function<void(int token, int n_past, int steps, const std::function<bool(int)>& on_token)> decode;
+};
+GreedyDriver make_greedy_driver(ModelRunner& runner);
 
 struct LengthTimings {
   std::vector<double> prefill_s;      // one per rep
@@ -25,13 +31,14 @@ struct LengthRunOptions {
   int reps = 1;
   int warmup_steps = 4;  // decode steps of the untimed warm-up after its prefill
   int vocab_size = 0;   // prompt ids are uniform in [0, vocab_size)
-  std::function<void()> on_step;  // after every forward (the CLI checks Ctrl-C here); may be empty
+  std::function<void()> on_step;  // after every prefill and decode step (the CLI checks Ctrl-C here); may be empty
 };
 
 // Warm-up (one prefill + a few decode steps, untimed), then reps x (prefill of
-// `length` tokens at position 0, `length` decode steps). Each forward is timed
-// on the host clock; GreedyStep returns a token id, so the device has finished.
+// `length` tokens at position 0, `length` decode steps). Times on the host
+// clock: the prefill until its id is back, each decode step from the
+// previous step's id to its own (the steady-state rate of a chained decode).
 // Needs 2 x length positions of context.
-LengthTimings time_length(const GreedyStep& step, const LengthRunOptions& options);
+LengthTimings time_length(const GreedyDriver& driver, const LengthRunOptions& options);
 
 }  // namespace awq

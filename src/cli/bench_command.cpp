@@ -39,14 +39,14 @@ std::string utc_now() {
   return text;
 }
 
-BenchRow measure_length(ModelRunner& runner, const GreedyStep& step, const ModelWeights& w, int length, int reps,
+BenchRow measure_length(ModelRunner& runner, const GreedyDriver& driver, const ModelWeights& w, int length, int reps,
                         size_t kv_bytes, bool on_gpu) {
   LengthRunOptions o;
   o.length = length;
   o.reps = reps;
   o.vocab_size = w.config.vocab_size;
   o.on_step = check_interrupt;
-  const LengthTimings t = time_length(step, o);
+  const LengthTimings t = time_length(driver, o);
   BenchRow row;
   row.prefill_length = row.decode_length = length;
   row.prefill_tokens_per_s = length / median(t.prefill_s);
@@ -122,7 +122,7 @@ int run_bench(const BenchCommand& cmd) {
     h.notes.push_back("--lm-head int8: Decode GB/s counts the checkpoint's fp16 lm_head, not the int8 copy read "
                       "(34 bytes per 32 weights instead of 64)");
 
-  const GreedyStep step = make_greedy_step(runner);
+  const GreedyDriver driver = make_greedy_driver(runner);
   const size_t kv_bytes = kv_element_bytes(on_gpu, flags.dtype);
   for (int length : lengths) {
     if (positions_needed(length) > runner.max_context()) {
@@ -131,7 +131,7 @@ int run_bench(const BenchCommand& cmd) {
                                     cmd.model.ctx > 0 ? "" : " (the model's max_position_embeddings; see --ctx)"));
       continue;
     }
-    report.rows.push_back(measure_length(runner, step, *s.weights, length, cmd.reps, kv_bytes, on_gpu));
+    report.rows.push_back(measure_length(runner, driver, *s.weights, length, cmd.reps, kv_bytes, on_gpu));
   }
 #ifdef AWQRUN_HAVE_CUDA
   if (on_gpu) add_gpu_measurements(report, s.weights->config, cmd.reps);

@@ -115,6 +115,14 @@ GenerateResult generate(ModelRunner& runner, const Tokenizer& tokenizer, std::sp
   };
   g.start();
   step(g.prompt(), 0);
+  if (!g.needs_logits()) {  // plain greedy: the backend may chain the steps (ModelRunner::greedy_decode)
+    if (!g.done())
+      runner.greedy_decode(g.next_token(), g.next_pos(), g.steps_left(), [&](int id) {
+        g.accept(id, logits);
+        return !g.done();
+      });
+    return g.finish();
+  }
   while (!g.done()) {
     const int token = g.next_token();
     step(std::span<const int>(&token, 1), g.next_pos());

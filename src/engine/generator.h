@@ -74,6 +74,8 @@ class SequenceGeneration {
   // The next step's input: the last sampled token and its position.
   int next_token() const { return history_.back(); }
   int next_pos() const { return int(history_.size()) - 1; }
+  // Forward passes that may still be needed (max_new_tokens minus the tokens so far).
+  int steps_left() const { return options_.max_new_tokens - int(result_.tokens.size()); }
 
   void start();  // call just before the prompt's forward pass (timings)
   // One forward pass's output for the last position: its argmax, and its

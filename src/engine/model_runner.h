@@ -4,6 +4,7 @@
 // continuous batching decodes together (decode_rows).
 #pragma once
 #include <algorithm>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -46,6 +47,24 @@ class ModelRunner {
   virtual int forward_greedy(std::span<const int> tokens, int n_past) {
     forward(tokens, n_past, false, greedy_logits_);
     return int(std::max_element(greedy_logits_.begin(), greedy_logits_.end()) - greedy_logits_.begin());
+  }
+
+  // Greedy decoding of slot 0: runs `token` at n_past, then each id it
+  // produces at the next position, calling on_token(id) after every step
+  // until it returns false or max_steps ids came. This default runs
+  // forward_greedy() step by step; the CUDA runner feeds each step's argmax
+  // to the next on the device and enqueues that step before the host reads
+  // the id, so the host's round trip overlaps the GPU's work. After
+  // on_token returned false one more step may have run: its cache position
+  // lies past the sequence, and any later pass there overwrites it.
+  // Throws Error(Input) when n_past + max_steps > max_context().
+  virtual void greedy_decode(int token, int n_past, int max_steps, const std::function<bool(int)>& on_token) {
+    if (n_past + max_steps > max_context())
+      input_error("greedy_decode: positions up to {} exceed the context of {}", n_past + max_steps, max_context());
+    for (int i = 0; i < max_steps; ++i) {
+      token = forward_greedy(std::span<const int>(&token, 1), n_past + i);
+      if (!on_token(token)) return;
+    }
   }
 
   // forward_slot() that leaves in pool, instead of the row of logits, the

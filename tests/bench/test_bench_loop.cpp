@@ -25,28 +25,47 @@ std::unique_ptr<ModelRunner> tiny_runner(int context) {
 
 }  // namespace
 
-TEST_CASE("greedy step on the CPU is the argmax of forward's logits", "[bench]") {
+TEST_CASE("greedy driver on the CPU: the argmax of forward's logits, step after step", "[bench]") {
   auto runner = tiny_runner(64);
-  const GreedyStep step = make_greedy_step(*runner);
+  const GreedyDriver driver = make_greedy_driver(*runner);
   const std::vector<int> prompt = {5, 17, 250, 3, 99, 42};
-  const int id = step(prompt, 0);
+  const int id = driver.prefill(prompt, 0);
   std::vector<float> logits;
   runner->forward(prompt, 0, false, logits);
   REQUIRE(logits.size() == size_t(runner->config().vocab_size));
   CHECK(id == int(std::max_element(logits.begin(), logits.end()) - logits.begin()));
-  const int next = step(std::span<const int>(&id, 1), int(prompt.size()));
-  runner->forward(std::span<const int>(&id, 1), int(prompt.size()), false, logits);
-  CHECK(next == int(std::max_element(logits.begin(), logits.end()) - logits.begin()));
+  std::vector<int> chained;
+  driver.decode(id, int(prompt.size()), 3, [&](int next) {
+    chained.push_back(next);
+    return true;
+  });
+  REQUIRE(chained.size() == 3);
+  int token = id;
+  for (int i = 0; i < 3; ++i) {
+    runner->forward(std::span<const int>(&token, 1), int(prompt.size()) + i, false, logits);
+    token = int(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    CHECK(chained[size_t(i)] == token);
+  }
+  // on_token returning false ends the chain.
+  int calls = 0;
+  driver.decode(id, int(prompt.size()), 5, [&](int) { return ++calls < 2; });
+  CHECK(calls == 2);
+  CHECK_THROWS_WITH(driver.decode(id, 60, 5, [](int) { return true; }), Catch::Contains("exceed the context"));
 }
 
 TEST_CASE("time_length runs warm-up, then reps of one prefill and L decode steps", "[bench]") {
   auto runner = tiny_runner(32);
-  const GreedyStep inner = make_greedy_step(*runner);
-  std::vector<std::pair<size_t, int>> calls;  // (tokens, n_past) of every forward
-  const GreedyStep recording = [&](std::span<const int> tokens, int n_past) {
-    calls.emplace_back(tokens.size(), n_past);
-    return inner(tokens, n_past);
-  };
+  const GreedyDriver inner = make_greedy_driver(*runner);
+  std::vector<std::pair<size_t, int>> prefills;             // (tokens, n_past) of every prefill
+  std::vector<std::pair<int, int>> chains;                   // (n_past, steps) of every decode chain
+  const GreedyDriver recording{[&](std::span<const int> tokens, int n_past) {
+                                 prefills.emplace_back(tokens.size(), n_past);
+                                 return inner.prefill(tokens, n_past);
+                               },
+                               [&](int token, int n_past, int steps, const std::function<bool(int)>& on_token) {
+                                 chains.emplace_back(n_past, steps);
+                                 inner.decode(token, n_past, steps, on_token);
+                               }};
   int notified = 0;
   LengthRunOptions o;
   o.length = 16;  // 2 x 16 = the whole context of 32
@@ -59,15 +78,10 @@ TEST_CASE("time_length runs warm-up, then reps of one prefill and L decode steps
   CHECK(t.prefill_s.size() == 3);
   CHECK(t.decode_step_s.size() == 3 * 16);
   CHECK(std::all_of(t.decode_step_s.begin(), t.decode_step_s.end(), [](double s) { return s > 0; }));
-  const size_t expected_calls = 1 + 2 + 3 * (1 + 16);
-  REQUIRE(calls.size() == expected_calls);
-  CHECK(notified == int(expected_calls));
-  CHECK(calls[0] == std::pair<size_t, int>(16, 0));
-  CHECK(calls[1] == std::pair<size_t, int>(1, 16));
-  CHECK(calls[2] == std::pair<size_t, int>(1, 17));
-  for (int rep = 0; rep < 3; ++rep) {
-    const size_t first = 3 + size_t(rep) * 17;
-    CHECK(calls[first] == std::pair<size_t, int>(16, 0));
-    for (int i = 0; i < 16; ++i) CHECK(calls[first + 1 + i] == std::pair<size_t, int>(1, 16 + i));
-  }
+  REQUIRE(prefills.size() == 4);  // warm-up + 3 reps, each of the 16-token prompt at 0
+  for (const auto& p : prefills) CHECK(p == std::pair<size_t, int>(16, 0));
+  REQUIRE(chains.size() == 4);
+  CHECK(chains[0] == std::pair<int, int>(16, 2));  // warm-up steps
+  for (int rep = 1; rep <= 3; ++rep) CHECK(chains[size_t(rep)] == std::pair<int, int>(16, 16));
+  CHECK(notified == 4 + 2 + 3 * 16);
 }

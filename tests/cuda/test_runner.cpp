@@ -82,6 +82,30 @@ TEST_CASE("cuda runner matches transformers on tiny models", "[cuda][runner][san
       while (agree < got.size() && got[agree] == expected[agree]) ++agree;
       INFO("greedy agrees with transformers for " << agree << " of " << expected.size() << " tokens");
       CHECK(agree >= std::min<size_t>(4, expected.size()));  // fp16 may flip a near-tie later on
+      // The chained decode (each step's argmax fed on the device, the next
+      // step enqueued before the id is read) gives the same ids bit for bit;
+      // a chain stopped early and a new one from where it stopped as well.
+      const int steps = int(got.size()) - 1, start = int(prompt.size());
+      REQUIRE(runner->forward_greedy(prompt, 0) == got[0]);
+      std::vector<int> chained;
+      runner->greedy_decode(got[0], start, steps, [&](int id) {
+        chained.push_back(id);
+        return true;
+      });
+      CHECK(chained == std::vector<int>(got.begin() + 1, got.end()));
+      if (steps >= 4) {
+        REQUIRE(runner->forward_greedy(prompt, 0) == got[0]);
+        std::vector<int> parts;
+        runner->greedy_decode(got[0], start, steps, [&](int id) {
+          parts.push_back(id);
+          return parts.size() < 2;  // the chain has enqueued a third step by now
+        });
+        runner->greedy_decode(parts.back(), start + 2, steps - 2, [&](int id) {
+          parts.push_back(id);
+          return true;
+        });
+        CHECK(parts == chained);
+      }
     }
   }
 }
