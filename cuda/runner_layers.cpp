@@ -10,7 +10,7 @@
 namespace awq::cuda_runner_internal {
 namespace {
 
-// Auto above kGemvMaxTokens: dequantize + cuBLAS, except for the largest
+// Auto above kRowsGemvMaxTokens: dequantize + cuBLAS, except for the largest
 // matrices up to kMmaMaxTokens, where the tensor-core GEMM kernel measured
 // faster (awq-kernel-bench, H100: gate+up 4096x28672 at m 64/256: 137/248 us
 // vs 251/264 us; every smaller shape favours cuBLAS from m 64, docs/PERF.md).
@@ -90,14 +90,17 @@ void CudaRunnerImpl::parts_side_by_side(const std::vector<DeviceLinear>& parts, 
   }
 }
 
-// ExLlama v2's rule: its GEMV kernel for up to 8 tokens, dequantize + cuBLAS
-// above; up to kRowsGemvMaxTokens rows (a decode step of many sequences, or
-// a short prompt) run the GEMV kernel on 8-row pieces instead (each piece reads the int4 weights, still
-// fewer bytes than writing and reading the fp16 matrix up to 64 rows).
+// ExLlama v2's rule, its GEMV kernel for up to 8 tokens and dequantize +
+// cuBLAS above, stretched to two 8-row pieces: up to 16 rows the pieces read
+// fewer bytes than the fp16 matrix is written and read. Not further: a
+// 32-token prompt in four pieces prefilled at 1.9k tok/s against 3.4k through
+// dequantize + cuBLAS (H200, Mistral-7B shape) - the CUDA-core kernel's cost
+// grows with the rows, unlike the tensor-core GEMV's.
+constexpr int kExllamaPiecesMaxRows = 2 * cuda::kExllamaGemvMaxRows;
 bool CudaRunnerImpl::exllama_linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, uint16_t* act) {
   const cuda::MatmulWorkspace ws = matmul_scratch_->view();
   constexpr int kPiece = cuda::kExllamaGemvMaxRows;
-  if (m <= kRowsGemvMaxTokens) {
+  if (m <= kExllamaPiecesMaxRows) {
     const bool swiglu = act && l.interleave;
     const size_t width = swiglu ? l.out_features / 2 : l.out_features;
     for (int r = 0; r < m; r += kPiece)
