@@ -1,10 +1,9 @@
 #include "src/bench/build_info.h"
 
+#include "git_commit.h"
+
 #ifndef AWQRUN_VERSION
 #define AWQRUN_VERSION "unknown"
-#endif
-#ifndef AWQRUN_GIT_COMMIT
-#define AWQRUN_GIT_COMMIT "unknown"
 #endif
 
 namespace awq {
