@@ -4,6 +4,7 @@
 #include "cuda/cuda_runner.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "cuda/awq_matmul.h"
 #include "cuda/cuda_check.h"
@@ -170,6 +171,12 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
   pool_values_ = DeviceBuffer<float>(size_t(slots_) * kMaxLogitPool);
   pool_counts_ = DeviceBuffer<int>(size_t(slots_));
   logit_pool_ = !cuda::env_switch_on("AWQRUN_NO_LOGIT_POOL");
+  if (const char* skip = std::getenv("AWQRUN_ABLATE"); skip && *skip) {
+    const std::string list = std::string(",") + skip + ",";
+    ablate_ = {list.find(",norm,") != std::string::npos, list.find(",rope,") != std::string::npos,
+               list.find(",attention,") != std::string::npos, list.find(",linears,") != std::string::npos};
+    log_warn("AWQRUN_ABLATE={}: the layers skip these kernels, so every output is garbage (timing only)", skip);
+  }
   const char* family = o.kernels == CudaKernelFamily::Gemv      ? "gemv"
                        : o.kernels == CudaKernelFamily::Gemm    ? "gemm"
                        : o.kernels == CudaKernelFamily::Exllama ? "exllama"

@@ -141,6 +141,13 @@ class CudaRunnerImpl final : public CudaRunner {
   DeviceBuffer<float> pool_values_;  // [slots][kMaxLogitPool]
   DeviceBuffer<int> pool_counts_;    // [slots]
   bool logit_pool_ = true;  // AWQRUN_NO_LOGIT_POOL=1: the whole row, an A/B switch for benchmarks
+  // AWQRUN_ABLATE=norm,rope,attention,linears (any subset): the layers skip
+  // those kernels - the output is garbage, the time of the rest is true.
+  // What a kind of kernel costs inside a replayed, PDL-overlapped decode
+  // step, which per-kernel profiling cannot show (scripts/device_ablation).
+  struct Ablation {
+    bool norm = false, rope = false, attention = false, linears = false;
+  } ablate_;
   std::vector<Segment> segments_;  // of the current Rows or Packed pass
   std::vector<int> step_tokens_, step_pos_, step_slot_;  // host side of a decode step's uploads
   DeviceBuffer<uint16_t> last_rows_;  // the last hidden state of each packed prompt

@@ -164,16 +164,22 @@ void CudaRunnerImpl::run_layers(const Pass& p) {
   cuda::embed_tokens(embed_.get(), tokens_.get(), n, c.hidden_size, resid_.get(), stream_);
   for (size_t li = 0; li < layers_.size(); ++li) {
     const LayerDevice& l = layers_[li];
-    cuda::add_rmsnorm(resid_.get(), li == 0 ? nullptr : proj_.get(), l.input_norm.get(), xn_.get(), n, c.hidden_size,
-                      eps, stream_);
-    qkv_projection(l, n);
-    cuda::rope_store_kv(qkv_.get(), n, c.num_heads, c.num_kv_heads, c.head_dim, inv_freq_.get(), pos_.get(), rows,
-                        k_cache_[li].get() + cache_offset, v_cache_[li].get() + cache_offset, max_ctx_, stream_);
-    attention(p, li);
-    linear(l.o, attn_.get(), n, proj_.get());
-    cuda::add_rmsnorm(resid_.get(), proj_.get(), l.post_norm.get(), xn_.get(), n, c.hidden_size, eps, stream_);
-    mlp_activation(l, n);
-    linear(l.down, act_.get(), n, proj_.get());
+    const Ablation& skip = ablate_;
+    if (!skip.norm)
+      cuda::add_rmsnorm(resid_.get(), li == 0 ? nullptr : proj_.get(), l.input_norm.get(), xn_.get(), n,
+                        c.hidden_size, eps, stream_);
+    if (!skip.linears) qkv_projection(l, n);
+    if (!skip.rope)
+      cuda::rope_store_kv(qkv_.get(), n, c.num_heads, c.num_kv_heads, c.head_dim, inv_freq_.get(), pos_.get(), rows,
+                          k_cache_[li].get() + cache_offset, v_cache_[li].get() + cache_offset, max_ctx_, stream_);
+    if (!skip.attention) attention(p, li);
+    if (!skip.linears) linear(l.o, attn_.get(), n, proj_.get());
+    if (!skip.norm)
+      cuda::add_rmsnorm(resid_.get(), proj_.get(), l.post_norm.get(), xn_.get(), n, c.hidden_size, eps, stream_);
+    if (!skip.linears) {
+      mlp_activation(l, n);
+      linear(l.down, act_.get(), n, proj_.get());
+    }
   }
   cuda::add_rmsnorm(resid_.get(), proj_.get(), final_norm_.get(), xn_.get(), n, c.hidden_size, eps, stream_);
 }
