@@ -17,15 +17,15 @@
 namespace awq {
 
 // Which kernel runs the quantized linears for a span of m tokens:
-//   Auto: GEMV kernel for m <= 16; above, dequantize + cuBLAS, except the GEMM
-//         kernel for matrices of >= 100M weights up to m = 256 (the crossover
-//         measured by awq-kernel-bench, docs/PERF.md);
-//   Gemv: GEMV kernel for m <= 16, GEMM kernel above (never cuBLAS);
+//   Auto: GEMV kernel for m <= 64 (in 32-row pieces); above, dequantize +
+//         cuBLAS, except the GEMM kernel for matrices of >= 100M weights up
+//         to m = 256 (the crossovers measured by awq-kernel-bench and awqrun
+//         bench, docs/PERF.md);
+//   Gemv: GEMV kernel for m <= 64, GEMM kernel above (never cuBLAS);
 //   Gemm: the tensor-core GEMM kernel for every m;
 //   Exllama: weights repacked into the ExLlama-v2-style layout
-//         (exllama_pack.h); its CUDA-core GEMV kernel for m <= 8 (decode
-//         steps of up to 64 sequences in 8-row pieces), dequantize + cuBLAS
-//         above.
+//         (exllama_pack.h); its CUDA-core GEMV kernel for m <= 16 (in 8-row
+//         pieces), dequantize + cuBLAS above.
 enum class CudaKernelFamily { Auto, Gemm, Gemv, Exllama };
 
 struct CudaRunnerOptions {

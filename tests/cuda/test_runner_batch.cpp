@@ -299,7 +299,8 @@ TEST_CASE("decode_rows matches each sequence decoded alone (Mistral-7B shapes)",
   check_rows_match_single(weights, 5, 6);   // GEMV rows (T = 1), split-KV per row; 4-row steps replay a graph
   check_rows_match_single(weights, 24, 3);  // GEMV rows (T = 4)
   check_rows_match_single(weights, 70, 2);  // 32-row pieces, then the prefill rule above 64 rows
-  check_rows_match_single(weights, 20, 2, CudaKernelFamily::Exllama);  // exllama GEMV on 8-row pieces
+  check_rows_match_single(weights, 12, 2, CudaKernelFamily::Exllama);  // exllama GEMV on 8- and 4-row pieces
+  check_rows_match_single(weights, 20, 2, CudaKernelFamily::Exllama);  // exllama dequantize + cuBLAS above 16 rows
 }
 
 TEST_CASE("batch results do not depend on the slots or the order of the sequences", "[cuda][runner][rows][order]") {
@@ -307,7 +308,7 @@ TEST_CASE("batch results do not depend on the slots or the order of the sequence
   INFO("synthetic seed " << model.seed);
   auto weights = std::make_shared<const ModelWeights>(load_model(model.dir));
   check_order_independent(weights, 24, 4, CudaKernelFamily::Auto);     // one 24-row GEMV piece a step
-  check_order_independent(weights, 24, 4, CudaKernelFamily::Exllama);  // three 8-row pieces a step
+  check_order_independent(weights, 24, 4, CudaKernelFamily::Exllama);  // exllama: dequantize + cuBLAS a step
 }
 
 }  // namespace awq
