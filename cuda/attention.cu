@@ -31,6 +31,9 @@ namespace {
 
 constexpr int kWarps = 4, kTile = 32;
 
+// The first visible key of a query at `pos` (sliding window or none).
+__device__ __forceinline__ int first_key(int pos, int window) { return window > 0 ? max(0, pos - window + 1) : 0; }
+
 template <int D>
 struct AttnSmem {
   float q[kWarps][D];
@@ -50,14 +53,14 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const AttentionA
   const int t = blockIdx.y * kWarps + warp;
   const bool valid = t < a.n_tokens;
   const int pos = base + min(t, a.n_tokens - 1);
-  const int lo = a.window > 0 ? max(0, pos - a.window + 1) : 0;
+  const int lo = first_key(pos, a.window);
 
   // Key range of the block (union over its queries). With split-KV the
   // range is cut into gridDim.z equal tile-aligned pieces from the CURRENT
   // context (pos0 is read on the device), so a captured graph's fixed grid
   // spreads a short context over few splits and a long one over all.
   const int t_first = blockIdx.y * kWarps, t_last = min(a.n_tokens - 1, t_first + kWarps - 1);
-  int block_lo = a.window > 0 ? max(0, base + t_first - a.window + 1) : 0;
+  int block_lo = first_key(base + t_first, a.window);
   int block_hi = base + t_last;  // inclusive
   if (gridDim.z > 1) {
     const int per_split = (block_hi - block_lo + 1 + gridDim.z - 1) / gridDim.z;
@@ -162,16 +165,13 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const AttentionA
 // then K, then V, all after the wait, measured ~8 us a layer on an H200).
 // Blocks of unused splits return before waiting; split 0 always waits, so
 // the grid still completes after the kernel before it (cuda/pdl.cuh).
-// q is fp32 in shared memory, read as broadcasts. The 4 warps' (max, sum, acc) meet in shared
-// memory at the end.
+// q is fp32 in shared memory, read as broadcasts. The 4 warps' (max, sum,
+// acc) meet in shared memory at the end.
 constexpr int kMinSplitKeys = 128;
 
 __device__ __forceinline__ int decode_splits(int keys, int grid_splits) {
   return min(grid_splits, (keys + kMinSplitKeys - 1) / kMinSplitKeys);
 }
-
-// The first visible key of a query at `pos` (sliding window or none).
-__device__ __forceinline__ int first_key(int pos, int window) { return window > 0 ? max(0, pos - window + 1) : 0; }
 
 // kDims fp16 values loaded as one vector.
 template <int N> struct HalfVec;

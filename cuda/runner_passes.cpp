@@ -102,13 +102,13 @@ int CudaRunnerImpl::forward_greedy(std::span<const int> tokens, int n_past) {
 // are in flight at most; the pinned pair of step i is reused by step i + 2,
 // enqueued only after step i's id was read.
 void CudaRunnerImpl::greedy_decode(int token, int n_past, int max_steps, const std::function<bool(int)>& on_token) {
+  // Unfused modules launch every kernel from the host anyway: step by step.
+  if (!opt_.fused) return ModelRunner::greedy_decode(token, n_past, max_steps, on_token);
   if (max_steps <= 0) return;
-  if (n_past + max_steps > max_ctx_)
-    input_error("greedy_decode: positions up to {} exceed the context of {}", n_past + max_steps, max_ctx_);
+  check_decode_positions(n_past, max_steps);
   // The first step through forward_greedy (it captures the decode graph on first use).
   const int first = forward_greedy(std::span<const int>(&token, 1), n_past);
   if (!on_token(first) || max_steps == 1) return;
-  if (!opt_.fused) return ModelRunner::greedy_decode(first, n_past + 1, max_steps - 1, on_token);
   auto enqueue = [&](int i) {
     int* pair = chain_host_ + 2 * (i % 2);  // {position, id}
     pair[0] = n_past + i;

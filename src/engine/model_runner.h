@@ -59,8 +59,7 @@ class ModelRunner {
   // lies past the sequence, and any later pass there overwrites it.
   // Throws Error(Input) when n_past + max_steps > max_context().
   virtual void greedy_decode(int token, int n_past, int max_steps, const std::function<bool(int)>& on_token) {
-    if (n_past + max_steps > max_context())
-      input_error("greedy_decode: positions up to {} exceed the context of {}", n_past + max_steps, max_context());
+    check_decode_positions(n_past, max_steps);
     for (int i = 0; i < max_steps; ++i) {
       token = forward_greedy(std::span<const int>(&token, 1), n_past + i);
       if (!on_token(token)) return;
@@ -143,6 +142,11 @@ class ModelRunner {
   void check_slot(int slot) const {
     if (slot < 0 || slot >= max_sequences())
       input_error("sequence slot {} is outside the runner's {} slots", slot, max_sequences());
+  }
+  // greedy_decode's precondition: its max_steps positions fit the context.
+  void check_decode_positions(int n_past, int max_steps) const {
+    if (n_past + max_steps > max_context())
+      input_error("greedy_decode: positions up to {} exceed the context of {}", n_past + max_steps, max_context());
   }
 
  private:

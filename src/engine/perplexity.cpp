@@ -28,28 +28,28 @@ PerplexityResult perplexity(ModelRunner& runner, std::span<const int> ids, const
   const auto t0 = std::chrono::steady_clock::now();
   PerplexityResult r;
   double nll = 0;
-  std::vector<float> logits, row_logits;
+  std::vector<float> logits;
+  // Adds the negative log-likelihood of `target` under one row of logits.
+  auto score = [&](const float* row, int target) {
+    const double mx = *std::max_element(row, row + vocab);
+    double total = 0;
+    for (int i = 0; i < vocab; ++i) total += std::exp(double(row[i]) - mx);
+    nll -= double(row[target]) - mx - std::log(total);
+    ++r.tokens;
+  };
   int prev_end = 0, done = 0;
   for (int begin = 0;; begin += stride) {
     const int end = std::min(begin + ctx, n);
     const int len = end - begin;
     const int first = std::max(len - (end - prev_end), 1);  // positions the previous window did not score
     if (options.one_token_passes) {
-      logits.resize(size_t(len) * vocab);
       for (int pos = 0; pos + 1 < len; ++pos) {
-        runner.forward(ids.subspan(size_t(begin + pos), 1), pos, false, row_logits);
-        if (pos + 1 >= first) std::copy(row_logits.begin(), row_logits.end(), logits.begin() + size_t(pos) * vocab);
+        runner.forward(ids.subspan(size_t(begin + pos), 1), pos, false, logits);
+        if (pos + 1 >= first) score(logits.data(), ids[size_t(begin + pos + 1)]);
       }
     } else {
       runner.forward(ids.subspan(size_t(begin), size_t(len)), 0, true, logits);
-    }
-    for (int pos = first; pos < len; ++pos) {
-      const float* row = logits.data() + size_t(pos - 1) * vocab;
-      const double mx = *std::max_element(row, row + vocab);
-      double total = 0;
-      for (int i = 0; i < vocab; ++i) total += std::exp(double(row[i]) - mx);
-      nll -= double(row[ids[size_t(begin + pos)]]) - mx - std::log(total);
-      ++r.tokens;
+      for (int pos = first; pos < len; ++pos) score(logits.data() + size_t(pos - 1) * vocab, ids[size_t(begin + pos)]);
     }
     prev_end = end;
     ++done;
