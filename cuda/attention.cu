@@ -1,5 +1,7 @@
-// Causal attention over the fp16 KV cache, flash style (online softmax), GQA,
-// optional sliding window, on CUDA cores, fp32 softmax and accumulation:
+// Causal attention over the KV cache, flash style (online softmax), GQA,
+// optional sliding window, on CUDA cores, fp32 softmax and accumulation. q,
+// the caches and out are of the activation type (fp16 or bf16); every kernel
+// is a template on it (cuda/act_type.cuh).
 //  - decode_attention_kernel: one query, head_dim >= 64 (described below);
 //  - attention_kernel: decode for head_dim < 64, and prefill of the head
 //    sizes the tensor-core kernel (cuda/flash_attention.cu) lacks.
@@ -17,10 +19,9 @@
 // PRECOND: head_dim in {8, 16, 32, 64, 128, 256}; n_heads % n_kv == 0;
 //          1 <= kv_splits <= 64; caches hold
 //          positions [0, pos0 + n_tokens) (rope_store_kv ran first).
-#include <cuda_fp16.h>
-
 #include <cfloat>
 
+#include "cuda/act_type.cuh"
 #include "cuda/cuda_check.h"
 #include "cuda/flash_attention.h"
 #include "cuda/pdl.cuh"
@@ -34,19 +35,21 @@ constexpr int kWarps = 4, kTile = 32;
 // The first visible key of a query at `pos` (sliding window or none).
 __device__ __forceinline__ int first_key(int pos, int window) { return window > 0 ? max(0, pos - window + 1) : 0; }
 
-template <int D>
+template <int D, Act A>
 struct AttnSmem {
   float q[kWarps][D];
-  __half2 k[kTile][D / 2 + 1];
-  __half2 v[kTile][D / 2];
+  typename ActTraits<A>::T2 k[kTile][D / 2 + 1];
+  typename ActTraits<A>::T2 v[kTile][D / 2];
 };
 
-template <int D>
+template <int D, Act A>
 __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const AttentionArgs a, float scale) {
-  __shared__ AttnSmem<D> sm;
+  using Tr = ActTraits<A>;
+  using T2 = typename Tr::T2;
+  __shared__ AttnSmem<D, A> sm;
   pdl_launch_dependents();
   pdl_wait();
-  constexpr int kPairs = D / 2, kPer = (kPairs + 31) / 32;  // half2 output pairs per lane (lane + 32 i)
+  constexpr int kPairs = D / 2, kPer = (kPairs + 31) / 32;  // output pairs per lane (lane + 32 i)
   const int h = blockIdx.x, kvh = h / (a.n_heads / a.n_kv), split = blockIdx.z;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int base = a.pos0[0];
@@ -71,23 +74,23 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const AttentionA
 
   const int row_stride = (a.n_heads + 2 * a.n_kv) * D;
   if (valid) {
-    const __half* q = reinterpret_cast<const __half*>(a.qkv) + size_t(t) * row_stride + h * D;
-    for (int d = lane; d < D; d += 32) sm.q[warp][d] = __half2float(q[d]) * scale;
+    const typename Tr::T* q = reinterpret_cast<const typename Tr::T*>(a.qkv) + size_t(t) * row_stride + h * D;
+    for (int d = lane; d < D; d += 32) sm.q[warp][d] = Tr::to_float(q[d]) * scale;
   }
   float m = -FLT_MAX, l = 0.f;
   float2 acc[kPer];
 #pragma unroll
   for (int i = 0; i < kPer; ++i) acc[i] = make_float2(0.f, 0.f);
 
-  const __half2* kc = reinterpret_cast<const __half2*>(a.k_cache) + size_t(kvh) * a.max_ctx * (D / 2);
-  const __half2* vc = reinterpret_cast<const __half2*>(a.v_cache) + size_t(kvh) * a.max_ctx * (D / 2);
+  const T2* kc = reinterpret_cast<const T2*>(a.k_cache) + size_t(kvh) * a.max_ctx * (D / 2);
+  const T2* vc = reinterpret_cast<const T2*>(a.v_cache) + size_t(kvh) * a.max_ctx * (D / 2);
   for (int k0 = block_lo; k0 <= block_hi; k0 += kTile) {
     __syncthreads();  // previous tile fully consumed (and q visible on the first pass)
     for (int i = threadIdx.x; i < kTile * (D / 2); i += kWarps * 32) {
       const int r = i / (D / 2), c = i % (D / 2);
       const bool in = k0 + r <= block_hi;
-      sm.k[r][c] = in ? kc[size_t(k0 + r) * (D / 2) + c] : __half2(__float2half(0.f), __float2half(0.f));
-      sm.v[r][c] = in ? vc[size_t(k0 + r) * (D / 2) + c] : __half2(__float2half(0.f), __float2half(0.f));
+      sm.k[r][c] = in ? kc[size_t(k0 + r) * (D / 2) + c] : T2(Tr::from_float(0.f), Tr::from_float(0.f));
+      sm.v[r][c] = in ? vc[size_t(k0 + r) * (D / 2) + c] : T2(Tr::from_float(0.f), Tr::from_float(0.f));
     }
     __syncthreads();
     if (!valid) continue;
@@ -97,7 +100,7 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const AttentionA
       s = 0.f;
 #pragma unroll 8
       for (int c = 0; c < D / 2; ++c) {
-        const float2 kv = __half22float2(sm.k[lane][c]);
+        const float2 kv = Tr::to_float2(sm.k[lane][c]);
         s += sm.q[warp][2 * c] * kv.x + sm.q[warp][2 * c + 1] * kv.y;
       }
     }
@@ -118,7 +121,7 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const AttentionA
 #pragma unroll
       for (int i = 0; i < kPer; ++i) {
         if (lane + 32 * i >= kPairs) continue;
-        const float2 v = __half22float2(sm.v[j][lane + 32 * i]);
+        const float2 v = Tr::to_float2(sm.v[j][lane + 32 * i]);
         acc[i].x += pj * v.x;
         acc[i].y += pj * v.y;
       }
@@ -127,10 +130,10 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const AttentionA
   if (!valid) return;
   if (gridDim.z == 1) {
     const float inv = l > 0.f ? 1.f / l : 0.f;
-    __half2* out = reinterpret_cast<__half2*>(a.out + size_t(t) * a.n_heads * D + h * D);
+    T2* out = reinterpret_cast<T2*>(a.out + size_t(t) * a.n_heads * D + h * D);
 #pragma unroll
     for (int i = 0; i < kPer; ++i)
-      if (lane + 32 * i < kPairs) out[lane + 32 * i] = __floats2half2_rn(acc[i].x * inv, acc[i].y * inv);
+      if (lane + 32 * i < kPairs) out[lane + 32 * i] = Tr::from_float2(make_float2(acc[i].x * inv, acc[i].y * inv));
     return;
   }
   // partial[(t * n_heads + h) * splits + split] = {m, l, acc[D]}
@@ -173,16 +176,19 @@ __device__ __forceinline__ int decode_splits(int keys, int grid_splits) {
   return min(grid_splits, (keys + kMinSplitKeys - 1) / kMinSplitKeys);
 }
 
-// kDims fp16 values loaded as one vector.
-template <int N> struct HalfVec;
-template <> struct HalfVec<2> { using type = uint32_t; };
-template <> struct HalfVec<4> { using type = uint2; };
-template <> struct HalfVec<8> { using type = uint4; };
+// kDims 16-bit activation values loaded as one vector.
+template <int N> struct ActVec;
+template <> struct ActVec<2> { using type = uint32_t; };
+template <> struct ActVec<4> { using type = uint2; };
+template <> struct ActVec<8> { using type = uint4; };
 
-template <int D>
+template <int D, Act A>
 __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const AttentionArgs a, float scale) {
+  using Tr = ActTraits<A>;
+  using T = typename Tr::T;
+  using T2 = typename Tr::T2;
   constexpr int kDims = D / 32;
-  using VVec = typename HalfVec<kDims>::type;
+  using VVec = typename ActVec<kDims>::type;
   // V rows held in registers beside the K row: 2 x 64 registers at D = 128;
   // wider heads load V after the scores instead.
   constexpr bool kVEarly = D <= 128;
@@ -205,8 +211,8 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
     lo += split * chunk;
     hi = min(hi, lo + chunk - 1);
   }
-  const __half* kc = reinterpret_cast<const __half*>(a.k_cache) + slot + size_t(kvh) * a.max_ctx * D;
-  const __half* vc = reinterpret_cast<const __half*>(a.v_cache) + slot + size_t(kvh) * a.max_ctx * D;
+  const T* kc = reinterpret_cast<const T*>(a.k_cache) + slot + size_t(kvh) * a.max_ctx * D;
+  const T* vc = reinterpret_cast<const T*>(a.v_cache) + slot + size_t(kvh) * a.max_ctx * D;
   // Keys past `last` load as zeros (their rows may be unwritten or past the cache).
   uint4 kraw[D / 8];
   VVec vraw[kTile];
@@ -243,8 +249,8 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
         if (j == jn) vraw[j] = *reinterpret_cast<const VVec*>(vc + size_t(pos) * D + lane * kDims);
     }
   }
-  const __half* qsrc = reinterpret_cast<const __half*>(a.qkv) + size_t(row) * (a.n_heads + 2 * a.n_kv) * D + h * D;
-  for (int d = threadIdx.x; d < D; d += kWarps * 32) q[d] = __half2float(qsrc[d]) * scale;
+  const T* qsrc = reinterpret_cast<const T*>(a.qkv) + size_t(row) * (a.n_heads + 2 * a.n_kv) * D + h * D;
+  for (int d = threadIdx.x; d < D; d += kWarps * 32) q[d] = Tr::to_float(qsrc[d]) * scale;
   __syncthreads();
 
   float m = -INFINITY, l = 0.f, acc[kDims];
@@ -259,10 +265,10 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
     float dot = 0.f;
 #pragma unroll
     for (int c = 0; c < D / 8; ++c) {
-      const __half2* k2 = reinterpret_cast<const __half2*>(&kraw[c]);
+      const T2* k2 = reinterpret_cast<const T2*>(&kraw[c]);
       const float4 qa = *reinterpret_cast<const float4*>(&q[c * 8]), qb = *reinterpret_cast<const float4*>(&q[c * 8 + 4]);
-      const float2 k01 = __half22float2(k2[0]), k23 = __half22float2(k2[1]), k45 = __half22float2(k2[2]),
-                   k67 = __half22float2(k2[3]);
+      const float2 k01 = Tr::to_float2(k2[0]), k23 = Tr::to_float2(k2[1]), k45 = Tr::to_float2(k2[2]),
+                   k67 = Tr::to_float2(k2[3]);
       dot += qa.x * k01.x + qa.y * k01.y + qa.z * k23.x + qa.w * k23.y + qb.x * k45.x + qb.y * k45.y + qb.z * k67.x +
              qb.w * k67.y;
     }
@@ -282,10 +288,10 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
 #pragma unroll
     for (int j = 0; j < kTile; ++j) {
       const float pj = __shfl_sync(0xffffffffu, p, j);  // 0 past hi, where V loaded as zeros
-      const __half2* v2 = reinterpret_cast<const __half2*>(&vraw[j]);
+      const T2* v2 = reinterpret_cast<const T2*>(&vraw[j]);
 #pragma unroll
       for (int i = 0; i < kDims / 2; ++i) {
-        const float2 v = __half22float2(v2[i]);
+        const float2 v = Tr::to_float2(v2[i]);
         acc[2 * i] += pj * v.x;
         acc[2 * i + 1] += pj * v.y;
       }
@@ -309,13 +315,13 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
     den += weight[w] * warp_l[w];
   }
   if (splits == 1) {
-    __half* out = reinterpret_cast<__half*>(a.out) + (size_t(row) * a.n_heads + h) * D;
+    T* out = reinterpret_cast<T*>(a.out) + (size_t(row) * a.n_heads + h) * D;
     const float inv = den > 0.f ? 1.f / den : 0.f;
     for (int d = threadIdx.x; d < D; d += kWarps * 32) {
       float v = 0.f;
 #pragma unroll
       for (int w = 0; w < kWarps; ++w) v += warp_acc[w][d] * weight[w];
-      out[d] = __float2half_rn(v * inv);
+      out[d] = Tr::from_float(v * inv);
     }
     return;
   }
@@ -339,8 +345,9 @@ __global__ void __launch_bounds__(kWarps * 32) decode_attention_kernel(const Att
 // Records are `stride_splits` apart per head; with `pos` (decode_attention_
 // kernel: pos[t] is token t's position) only the decode_splits() of its
 // context were written, and one split means the output is already there.
-__global__ void merge_kernel(const float* __restrict__ partial, __half* __restrict__ out, int n_heads, int head_dim,
-                             int stride_splits, const int* __restrict__ pos, int window) {
+template <Act A>
+__global__ void merge_kernel(const float* __restrict__ partial, typename ActTraits<A>::T* __restrict__ out,
+                             int n_heads, int head_dim, int stride_splits, const int* __restrict__ pos, int window) {
   __shared__ float weight[kMaxKvSplits];
   __shared__ float inv_den;
   pdl_launch_dependents();
@@ -372,12 +379,13 @@ __global__ void merge_kernel(const float* __restrict__ partial, __half* __restri
     float num = 0.f;
 #pragma unroll 8
     for (int s = 0; s < splits; ++s) num += p[s * stride + 2 + d] * weight[s];
-    out[(size_t(t) * n_heads + h) * head_dim + d] = __float2half_rn(num * inv_den);
+    out[(size_t(t) * n_heads + h) * head_dim + d] = ActTraits<A>::from_float(num * inv_den);
   }
 }
 
-template <int D>
+template <int D, Act A>
 void launch(const AttentionArgs& a, cudaStream_t stream) {
+  using T = typename ActTraits<A>::T;
   const bool decode = a.n_tokens == 1 || a.rows.pos;
   const int splits = decode ? a.kv_splits : 1;
   if (splits < 1 || splits > kMaxKvSplits)
@@ -386,10 +394,10 @@ void launch(const AttentionArgs& a, cudaStream_t stream) {
   if constexpr (D >= 64) {
     if (decode) {
       const int rows = a.rows.pos ? a.n_tokens : 1;
-      launch_pdl(decode_attention_kernel<D>, dim3(a.n_heads, splits, rows), kWarps * 32, 0, stream, a, scale);
+      launch_pdl(decode_attention_kernel<D, A>, dim3(a.n_heads, splits, rows), kWarps * 32, 0, stream, a, scale);
       AWQ_CUDA_CHECK_LAUNCH();
       if (splits > 1)
-        launch_pdl(merge_kernel, dim3(rows, a.n_heads), 128, 0, stream, a.partial, reinterpret_cast<__half*>(a.out),
+        launch_pdl(merge_kernel<A>, dim3(rows, a.n_heads), 128, 0, stream, a.partial, reinterpret_cast<T*>(a.out),
                    a.n_heads, D, splits, a.rows.pos ? a.rows.pos : a.pos0, a.window);
       AWQ_CUDA_CHECK_LAUNCH();
       return;
@@ -397,11 +405,11 @@ void launch(const AttentionArgs& a, cudaStream_t stream) {
   }
   if (a.rows.pos)
     throw_cuda_error(cudaErrorInvalidValue, "attention: rows mode needs head_dim >= 64", __FILE__, __LINE__);
-  launch_pdl(attention_kernel<D>, dim3(a.n_heads, (a.n_tokens + kWarps - 1) / kWarps, splits), kWarps * 32, 0, stream,
-             a, scale);
+  launch_pdl(attention_kernel<D, A>, dim3(a.n_heads, (a.n_tokens + kWarps - 1) / kWarps, splits), kWarps * 32, 0,
+             stream, a, scale);
   AWQ_CUDA_CHECK_LAUNCH();
   if (splits > 1) {
-    launch_pdl(merge_kernel, dim3(a.n_tokens, a.n_heads), 128, 0, stream, a.partial, reinterpret_cast<__half*>(a.out),
+    launch_pdl(merge_kernel<A>, dim3(a.n_tokens, a.n_heads), 128, 0, stream, a.partial, reinterpret_cast<T*>(a.out),
                a.n_heads, D, splits, static_cast<const int*>(nullptr), 0);
     AWQ_CUDA_CHECK_LAUNCH();
   }
@@ -417,15 +425,19 @@ void attention(const AttentionArgs& a, void* stream) {
   if (a.n_tokens <= 0) return;
   if (flash_prefill_supported(a)) return flash_prefill_attention(a, stream);
   const auto s = static_cast<cudaStream_t>(stream);
-  switch (a.head_dim) {
-    case 8: launch<8>(a, s); break;
-    case 16: launch<16>(a, s); break;
-    case 32: launch<32>(a, s); break;
-    case 64: launch<64>(a, s); break;
-    case 128: launch<128>(a, s); break;
-    case 256: launch<256>(a, s); break;
-    default: throw_cuda_error(cudaErrorInvalidValue, "attention: head_dim must be 8, 16, 32, 64, 128 or 256", __FILE__, __LINE__);
-  }
+  with_act(a.act, [&]<Act A>() {
+    switch (a.head_dim) {
+      case 8: launch<8, A>(a, s); break;
+      case 16: launch<16, A>(a, s); break;
+      case 32: launch<32, A>(a, s); break;
+      case 64: launch<64, A>(a, s); break;
+      case 128: launch<128, A>(a, s); break;
+      case 256: launch<256, A>(a, s); break;
+      default:
+        throw_cuda_error(cudaErrorInvalidValue, "attention: head_dim must be 8, 16, 32, 64, 128 or 256", __FILE__,
+                         __LINE__);
+    }
+  });
 }
 
 }  // namespace awq::cuda

@@ -1,10 +1,12 @@
-// AWQ int4 x fp16 decode kernel ("GEMV", 1..32 tokens) on tensor cores.
+// AWQ int4 x fp16/bf16 decode kernel ("GEMV", 1..32 tokens) on tensor cores.
 //
-// Shapes: x [m][K] fp16, W [N][K] int4 in the mma-tile layout of
-// cuda/awq_pack.h, y [m][N] fp16. The weight tile is the mma A operand (rows =
-// output channels) and x^T the B operand (n = tokens), so 1..8 tokens cost one
-// n8 tile (T = 1), 9..16 two (T = 2) and 17..32 four (T = 4: the rows of a
-// continuous-batching decode step, each weight fragment feeding 4 mmas).
+// Shapes: x [m][K], W [N][K] int4 in the mma-tile layout of cuda/awq_pack.h,
+// y [m][N]; x, y and the bias of the view's activation type (w.act: fp16 or
+// bf16, one instantiation each, cuda/act_type.cuh). The weight tile is the
+// mma A operand (rows = output channels) and x^T the B operand (n = tokens),
+// so 1..8 tokens cost one n8 tile (T = 1), 9..16 two (T = 2) and 17..32 four
+// (T = 4: the rows of a continuous-batching decode step, each weight fragment
+// feeding 4 mmas).
 // Block = 4 warps on ONE 64-row tile; the block's K range (split-K over
 // grid.y) is dealt to the warps chunk by chunk (64 k each), so the 4 warps
 // stream adjacent 2 KiB pieces. Each warp runs its own cp.async pipeline
@@ -14,8 +16,9 @@
 // loop. m = 1: 5 stages, 54 KB per block, 4 blocks per SM; m = 2..16: 3
 // stages, ~45 KB, 5 blocks per SM (see stages_for); either way the 448 tiles
 // of a 7B gate+up fit one wave. The kernel is issue-bound
-// (ncu, H200), so the weights enter the mma as lop3'd 1024 + q and zero
-// point and scale are applied per row and group (see the loop below).
+// (ncu, H200), so the weights enter the mma as lop3'd kBias + q (1024 + q in
+// fp16, 128 + q in bf16) and zero point and scale are applied per row and
+// group (see the loop below).
 // Launched with programmatic dependent launch (cuda/pdl.cuh): the first
 // stages' weights are requested before waiting for the kernel that wrote x.
 // The 4 warps' fp32 sums meet in shared memory; with split-K the block writes
@@ -26,10 +29,9 @@
 // PRECOND: 1 <= m <= 32; K % 64 == 0; group_size % 32 == 0, K % group_size == 0;
 //          out_padded % 64 == 0; 16-byte aligned pointers; counters zero on
 //          entry (left zero on exit).
-#include <cuda_fp16.h>
-
 #include <algorithm>
 
+#include "cuda/act_type.cuh"
 #include "cuda/awq_matmul.h"
 #include "cuda/cuda_check.h"
 #include "cuda/device_info.h"
@@ -50,12 +52,14 @@ constexpr int kWarps = 4, kThreads = 128, kChunkK = 64, kXStride = kChunkK + 8;
 template <int R>
 constexpr int stages_for() { return R == 1 ? 5 : 3; }
 
+template <Act A>
 struct GemvParams {
+  using Elem = typename ActTraits<A>::T;
   const uint32_t* qweight;
   const uint32_t* scale_zero;
-  const __half* bias;
-  const __half* x;
-  __half* y;
+  const Elem* bias;
+  const Elem* x;
+  Elem* y;
   int m, n, n_padded, k, group_size, splits;
   int swiglu;  // SwiGLU epilogue (see the end of the kernel)
   // x / group_size as (umulhi(x, mul) + x) >> shift (round-up multiplier):
@@ -67,28 +71,30 @@ struct GemvParams {
   unsigned* counters;
 };
 
-__device__ __forceinline__ int group_of(const GemvParams& p, int k) {
+template <Act A>
+__device__ __forceinline__ int group_of(const GemvParams<A>& p, int k) {
   return int((__umulhi(unsigned(k), p.group_mul) + unsigned(k)) >> p.group_shift);
 }
 
-template <int T, int R>
+template <int T, int R, Act A>
 struct GemvSmem {
   static constexpr int kStages = stages_for<R>();
   union {  // the warp sums reuse the drained pipeline buffers
     struct {
       uint4 w[kWarps][kStages][4][32];
       uint4 sz[kWarps][kStages][2][16];  // scale/zero words of the (at most 2) groups a chunk touches
-      __half x[kWarps][kStages][R][kXStride];
+      typename ActTraits<A>::T x[kWarps][kStages][R][kXStride];
     } pipe;
     float sum[kWarps][8 * T][64];
   };
   int is_last;
 };
 
-template <int T, int R>
-__global__ void __launch_bounds__(kThreads) awq_gemv_kernel(const GemvParams p) {
+template <int T, int R, Act A>
+__global__ void __launch_bounds__(kThreads) awq_gemv_kernel(const GemvParams<A> p) {
   extern __shared__ uint4 smem_raw[];
-  using Smem = GemvSmem<T, R>;
+  using Tr = ActTraits<A>;
+  using Smem = GemvSmem<T, R, A>;
   constexpr int kStages = Smem::kStages;
   Smem& sm = *reinterpret_cast<Smem*>(smem_raw);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, cq = lane % 4;
@@ -151,14 +157,15 @@ __global__ void __launch_bounds__(kThreads) awq_gemv_kernel(const GemvParams p) 
     cp_async_commit();
   }
   // Zero point and scale are applied once per row and group, not per weight:
-  // the lop3 result (1024 + q, exact in fp16) goes straight into the mma,
-  // which accumulates accg = sum (1024 + q) x over the group; a second mma
-  // with an all-ones A operand accumulates xsum = sum x per token; at the
-  // group's end acc += scale * (accg - (1024 + zero) * xsum). That is one
-  // instruction per weight pair instead of three (lop3, hsub2, hmul2) in an
-  // issue-bound loop. Accuracy: the products are exact and the sums fp32,
-  // so the 1024 offset costs ~2^-24 * 1024 |x| per term, below fp16 output
-  // rounding (the tests hold it to the same tolerance as the GEMM kernel).
+  // the lop3 result (kBias + q: 1024 + q in fp16, 128 + q in bf16, exact)
+  // goes straight into the mma, which accumulates accg = sum (kBias + q) x
+  // over the group; a second mma with an all-ones A operand accumulates
+  // xsum = sum x per token; at the group's end
+  // acc += scale * (accg - (kBias + zero) * xsum). That is one instruction
+  // per weight pair instead of three (lop3, hsub2, hmul2) in an issue-bound
+  // loop. Accuracy: the products are exact and the sums fp32, so the offset
+  // costs ~2^-24 * kBias |x| per term, below the output rounding (the tests
+  // hold it to the same tolerance as the GEMM kernel).
   float accg[4][T][4], xsum[T][4];
 #pragma unroll
   for (int nt = 0; nt < T; ++nt)
@@ -168,8 +175,7 @@ __global__ void __launch_bounds__(kThreads) awq_gemv_kernel(const GemvParams p) 
 #pragma unroll
       for (int j = 0; j < 4; ++j) accg[j][nt][e] = 0.f;
     }
-  constexpr uint32_t kOnes = 0x3c003c00u;  // half2 {1, 1}
-  const uint32_t ones[4] = {kOnes, kOnes, kOnes, kOnes};
+  const uint32_t ones[4] = {Tr::kOne2, Tr::kOne2, Tr::kOne2, Tr::kOne2};
   for (int i = 0; i < my_chunks; ++i) {
     cp_async_wait<kStages - 2>();
     __syncwarp();
@@ -188,24 +194,24 @@ __global__ void __launch_bounds__(kThreads) awq_gemv_kernel(const GemvParams p) 
 #pragma unroll
       for (int nt = 0; nt < T; ++nt) {
         if constexpr (R == 1) {  // B = (k 2c..2c+1 | 2c+8..2c+9, token g): only token 0 is real
-          const __half* xr = &sm.pipe.x[warp][slot][0][s * 16 + 2 * cq];
+          const auto* xr = &sm.pipe.x[warp][slot][0][s * 16 + 2 * cq];
           b[nt][0] = g == 0 ? *reinterpret_cast<const uint32_t*>(xr) : 0u;
           b[nt][1] = g == 0 ? *reinterpret_cast<const uint32_t*>(xr + 8) : 0u;
         } else {
           ldmatrix_x2(b[nt], &sm.pipe.x[warp][slot][nt * 8 + (lane & 7)][s * 16 + ((lane >> 3) & 1) * 8]);
         }
-        mma_16816(xsum[nt], ones, b[nt][0], b[nt][1]);
+        mma_16816_t<A>(xsum[nt], ones, b[nt][0], b[nt][1]);
       }
       const uint4 wq = sm.pipe.w[warp][slot][s][lane];
       const uint32_t words[4] = {wq.x, wq.y, wq.z, wq.w};
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
-        const uint32_t a[4] = {lop3_and_or(words[j], 0x000f000fu, 0x64006400u),
-                               lop3_and_or(words[j] >> 4, 0x000f000fu, 0x64006400u),
-                               lop3_and_or(words[j] >> 8, 0x000f000fu, 0x64006400u),
-                               lop3_and_or(words[j] >> 12, 0x000f000fu, 0x64006400u)};
+        const uint32_t a[4] = {lop3_and_or(words[j], 0x000f000fu, Tr::kMagic2),
+                               lop3_and_or(words[j] >> 4, 0x000f000fu, Tr::kMagic2),
+                               lop3_and_or(words[j] >> 8, 0x000f000fu, Tr::kMagic2),
+                               lop3_and_or(words[j] >> 12, 0x000f000fu, Tr::kMagic2)};
 #pragma unroll
-        for (int nt = 0; nt < T; ++nt) mma_16816(accg[j][nt], a, b[nt][0], b[nt][1]);
+        for (int nt = 0; nt < T; ++nt) mma_16816_t<A>(accg[j][nt], a, b[nt][0], b[nt][1]);
       }
       // A group ends in the chunk's middle, or the chunk ends (this warp's
       // next chunk lies 4 chunks further on, in another group).
@@ -215,9 +221,9 @@ __global__ void __launch_bounds__(kThreads) awq_gemv_kernel(const GemvParams p) 
         const uint32_t sz[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
 #pragma unroll
         for (int j = 0; j < 4; ++j) {
-          // {scale, 1024 + zero} of rows g (e = 0, 1) and g + 8 (e = 2, 3)
-          const float2 r[2] = {__half22float2(*reinterpret_cast<const __half2*>(&sz[2 * j])),
-                               __half22float2(*reinterpret_cast<const __half2*>(&sz[2 * j + 1]))};
+          // {scale, kBias + zero} of rows g (e = 0, 1) and g + 8 (e = 2, 3)
+          const float2 r[2] = {Tr::to_float2(*reinterpret_cast<const typename Tr::T2*>(&sz[2 * j])),
+                               Tr::to_float2(*reinterpret_cast<const typename Tr::T2*>(&sz[2 * j + 1]))};
 #pragma unroll
           for (int nt = 0; nt < T; ++nt)
 #pragma unroll
@@ -255,7 +261,7 @@ __global__ void __launch_bounds__(kThreads) awq_gemv_kernel(const GemvParams p) 
     } else {
       v = sm.sum[0][t][r] + sm.sum[1][t][r] + sm.sum[2][t][r] + sm.sum[3][t][r];
     }
-    return p.bias && row0 + r < p.n ? v + __half2float(p.bias[row0 + r]) : v;
+    return p.bias && row0 + r < p.n ? v + Tr::to_float(p.bias[row0 + r]) : v;
   };
   // Plain: y[t][row]. SwiGLU epilogue (gate+up packed with kMmaSwigluBlock):
   // rows 0-31 of the tile are the gate and rows 32-63 the up values of
@@ -266,13 +272,13 @@ __global__ void __launch_bounds__(kThreads) awq_gemv_kernel(const GemvParams p) 
       for (int i = threadIdx.x; i < p.m * 32; i += kThreads) {
         const int t = i / 32, r = i % 32;
         const float g = result(t, r, from_partials), u = result(t, r + 32, from_partials);
-        p.y[size_t(t) * (p.n / 2) + tile * 32 + r] = __float2half_rn(g / (1.f + __expf(-g)) * u);
+        p.y[size_t(t) * (p.n / 2) + tile * 32 + r] = Tr::from_float(g / (1.f + __expf(-g)) * u);
       }
       return;
     }
     for (int i = threadIdx.x; i < p.m * 64; i += kThreads) {
       const int t = i / 64, r = i % 64;
-      if (row0 + r < p.n) p.y[size_t(t) * p.n + row0 + r] = __float2half_rn(result(t, r, from_partials));
+      if (row0 + r < p.n) p.y[size_t(t) * p.n + row0 + r] = Tr::from_float(result(t, r, from_partials));
     }
   };
   if (p.splits == 1) return write(false);
@@ -292,20 +298,20 @@ __global__ void __launch_bounds__(kThreads) awq_gemv_kernel(const GemvParams p) 
   if (threadIdx.x == 0) p.counters[tile] = 0;
 }
 
-template <int T, int R>
+template <int T, int R, Act A>
 void set_smem_attribute() {
   static bool done = false;  // per instantiation
   if (!done) {
-    AWQ_CUDA_CHECK(cudaFuncSetAttribute(awq_gemv_kernel<T, R>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        int(sizeof(GemvSmem<T, R>))));
+    AWQ_CUDA_CHECK(cudaFuncSetAttribute(awq_gemv_kernel<T, R, A>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        int(sizeof(GemvSmem<T, R, A>))));
     done = true;
   }
 }
 
-template <int T, int R>
-void launch_gemv(const GemvParams& base, const MatmulWorkspace& ws, int split_k, cudaStream_t stream) {
-  set_smem_attribute<T, R>();  // before the occupancy query as well as the launch
-  GemvParams p = base;
+template <int T, int R, Act A>
+void launch_gemv(const GemvParams<A>& base, const MatmulWorkspace& ws, int split_k, cudaStream_t stream) {
+  set_smem_attribute<T, R, A>();  // before the occupancy query as well as the launch
+  GemvParams<A> p = base;
   const int tiles = p.n_padded / 64, nchunks = p.k / kChunkK;
   int splits = split_k;
   if (splits <= 0) {
@@ -314,8 +320,8 @@ void launch_gemv(const GemvParams& base, const MatmulWorkspace& ws, int split_k,
     static int resident = 0;
     if (!resident) {
       int per_sm = 0;
-      AWQ_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, awq_gemv_kernel<T, R>, kThreads,
-                                                                   sizeof(GemvSmem<T, R>)));
+      AWQ_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, awq_gemv_kernel<T, R, A>, kThreads,
+                                                                   sizeof(GemvSmem<T, R, A>)));
       resident = std::max(1, per_sm) * device_sm_count();
     }
     splits = std::max(1, resident / tiles);
@@ -326,7 +332,7 @@ void launch_gemv(const GemvParams& base, const MatmulWorkspace& ws, int split_k,
   p.splits = splits;
   p.partial = ws.partial;
   p.counters = ws.counters;
-  launch_pdl(awq_gemv_kernel<T, R>, dim3(tiles, splits), kThreads, sizeof(GemvSmem<T, R>), stream, p);
+  launch_pdl(awq_gemv_kernel<T, R, A>, dim3(tiles, splits), kThreads, sizeof(GemvSmem<T, R, A>), stream, p);
   AWQ_CUDA_CHECK_LAUNCH();
 }
 
@@ -338,21 +344,25 @@ void awq_gemv_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t
   if (m > kGemvMaxRows) throw_cuda_error(cudaErrorInvalidValue, "awq_gemv_matmul: m > 32", __FILE__, __LINE__);
   if (w.group_size % 32 != 0)
     throw_cuda_error(cudaErrorInvalidValue, "awq_gemv_matmul: group_size must be a multiple of 32", __FILE__, __LINE__);
-  GemvParams p{w.qweight, w.scale_zero, reinterpret_cast<const __half*>(w.bias),
-                     reinterpret_cast<const __half*>(x), reinterpret_cast<__half*>(y), m, w.out_features,
-                     w.out_padded, w.in_features, w.group_size, 1, swiglu ? 1 : 0, 0, 0, nullptr, nullptr};
   if (swiglu && (w.out_features % 64 != 0 || w.out_padded != w.out_features))
     throw_cuda_error(cudaErrorInvalidValue, "awq_gemv_matmul: SwiGLU epilogue needs whole 64-row tiles", __FILE__,
                      __LINE__);
-  p.group_shift = 0;
-  while ((1 << p.group_shift) < w.group_size) ++p.group_shift;
-  p.group_mul = uint32_t(((uint64_t(1) << 32) * ((uint64_t(1) << p.group_shift) - uint64_t(w.group_size))) /
-                             uint64_t(w.group_size) + 1);
+  int group_shift = 0;
+  while ((1 << group_shift) < w.group_size) ++group_shift;
+  const auto group_mul = uint32_t(((uint64_t(1) << 32) * ((uint64_t(1) << group_shift) - uint64_t(w.group_size))) /
+                                      uint64_t(w.group_size) + 1);
   const auto s = static_cast<cudaStream_t>(stream);
-  if (m == 1) launch_gemv<1, 1>(p, ws, split_k, s);
-  else if (m <= 8) launch_gemv<1, 8>(p, ws, split_k, s);
-  else if (m <= 16) launch_gemv<2, 16>(p, ws, split_k, s);
-  else launch_gemv<4, 32>(p, ws, split_k, s);
+  with_act(w.act, [&]<Act A>() {
+    using Elem = typename ActTraits<A>::T;
+    const GemvParams<A> p{w.qweight, w.scale_zero, reinterpret_cast<const Elem*>(w.bias),
+                          reinterpret_cast<const Elem*>(x), reinterpret_cast<Elem*>(y), m, w.out_features,
+                          w.out_padded, w.in_features, w.group_size, 1, swiglu ? 1 : 0, group_mul, group_shift,
+                          nullptr, nullptr};
+    if (m == 1) launch_gemv<1, 1, A>(p, ws, split_k, s);
+    else if (m <= 8) launch_gemv<1, 8, A>(p, ws, split_k, s);
+    else if (m <= 16) launch_gemv<2, 16, A>(p, ws, split_k, s);
+    else launch_gemv<4, 32, A>(p, ws, split_k, s);
+  });
 }
 
 }  // namespace awq::cuda

@@ -1,17 +1,20 @@
-// AWQ int4 x fp16 tensor-core GEMM (prefill; any m, used above 16 tokens; the
-// decode kernel is awq_gemv.cu) plus the dequantize-to-fp16 kernel for the
-// cuBLAS path.
+// AWQ int4 x fp16/bf16 tensor-core GEMM (prefill; any m, used above 16
+// tokens; the decode kernel is awq_gemv.cu) plus the dequantize kernel for
+// the cuBLAS path.
 //
-// Shapes: x [m][K] fp16, W [N][K] int4 (mma-tile layout, cuda/awq_pack.h),
-// y [m][N] fp16. Block = 4 warps; warp w owns one 64-row weight tile
-// (block covers 256 output rows) and all 8*T tokens of the block's m tile.
+// Shapes: x [m][K], W [N][K] int4 (mma-tile layout, cuda/awq_pack.h),
+// y [m][N]; x, y, bias and the dequantized W of the view's activation type
+// (w.act: fp16 or bf16, one instantiation each, cuda/act_type.cuh).
+// Block = 4 warps; warp w owns one 64-row weight tile (block covers 256
+// output rows) and all 8*T tokens of the block's m tile.
 // The weight tile is the mma A operand (rows = output channels), x^T is the
 // B operand (n = tokens), so 1..8 tokens waste nothing but the unused n columns.
 // Global -> shared through a 4-stage cp.async pipeline of 64-wide k chunks:
 // per stage 8 KiB of weights (each lane later reads back exactly the 16 bytes
 // it copied) and the x chunk [8T][64] padded by 16 bytes per row so that
-// ldmatrix is conflict-free. Dequant in registers: lop3 into 0x6400-biased
-// fp16 pairs, one hsub2 (exact q - z) and one hmul2 by the scale.
+// ldmatrix is conflict-free. Dequant in registers: lop3 into kBias + q pairs
+// (fp16 1024 + q, bf16 128 + q), one hsub2 (exact q - z) and one hmul2 by
+// the scale.
 // Split-K (grid.y) when the grid would not fill the SMs: fp32 partials in
 // the workspace; the last block of a tile to arrive (atomic counter) sums the
 // splits in split order, so the result is deterministic.
@@ -19,10 +22,9 @@
 // PRECOND: K % 64 == 0; group_size % 16 == 0 and K % group_size == 0;
 //          out_padded % 64 == 0; x, y, qweight, scale_zero 16-byte aligned;
 //          workspace counters zero on entry (left zero on exit).
-#include <cuda_fp16.h>
-
 #include <algorithm>
 
+#include "cuda/act_type.cuh"
 #include "cuda/awq_matmul.h"
 #include "cuda/cuda_check.h"
 #include "cuda/device_info.h"
@@ -35,31 +37,34 @@ constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
 constexpr int kChunkK = 64;
 constexpr int kStages = 4;
-constexpr int kXStride = kChunkK + 8;  // halves per padded x row in shared memory
+constexpr int kXStride = kChunkK + 8;  // 16-bit values per padded x row in shared memory
 constexpr int kMaxGemmSplits = 4;
 
+template <Act A>
 struct MatmulParams {
+  using Elem = typename ActTraits<A>::T;
   const uint32_t* qweight;
   const uint32_t* scale_zero;
-  const __half* bias;
-  const __half* x;
-  __half* y;
+  const Elem* bias;
+  const Elem* x;
+  Elem* y;
   int m, n, n_padded, k, group_size, splits;
   float* partial;
   unsigned* counters;
 };
 
-template <int T>
+template <int T, Act A>
 struct MatmulSmem {
   uint4 w[kStages][kWarps][4][32];
-  __half x[kStages][8 * T][kXStride];
+  typename ActTraits<A>::T x[kStages][8 * T][kXStride];
   int is_last;
 };
 
-template <int T>
-__global__ void __launch_bounds__(kThreads) awq_mma_kernel(const MatmulParams p) {
+template <int T, Act A>
+__global__ void __launch_bounds__(kThreads) awq_mma_kernel(const MatmulParams<A> p) {
   extern __shared__ uint4 smem_raw[];
-  MatmulSmem<T>& sm = *reinterpret_cast<MatmulSmem<T>*>(smem_raw);
+  using Tr = ActTraits<A>;
+  MatmulSmem<T, A>& sm = *reinterpret_cast<MatmulSmem<T, A>*>(smem_raw);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int tile = blockIdx.x * kWarps + warp;
   const bool active = tile < p.n_padded / 64;
@@ -76,7 +81,7 @@ __global__ void __launch_bounds__(kThreads) awq_mma_kernel(const MatmulParams p)
     }
     for (int i = threadIdx.x; i < 8 * T * 8; i += kThreads) {
       const int row = i / 8, seg = i % 8, tok = m0 + row;
-      const __half* src = p.x + size_t(min(tok, p.m - 1)) * p.k + chunk * kChunkK + seg * 8;
+      const auto* src = p.x + size_t(min(tok, p.m - 1)) * p.k + chunk * kChunkK + seg * 8;
       cp_async16(&sm.x[slot][row][seg * 8], src, tok < p.m ? 16 : 0);
     }
   };
@@ -125,10 +130,10 @@ __global__ void __launch_bounds__(kThreads) awq_mma_kernel(const MatmulParams p)
       for (int j = 0; j < 4; ++j) {
         const uint32_t s0 = dup_low(sz[2 * j]), z0 = dup_high(sz[2 * j]);
         const uint32_t s1 = dup_low(sz[2 * j + 1]), z1 = dup_high(sz[2 * j + 1]);
-        const uint32_t a[4] = {dequant_pair(words[j], s0, z0), dequant_pair(words[j] >> 4, s1, z1),
-                               dequant_pair(words[j] >> 8, s0, z0), dequant_pair(words[j] >> 12, s1, z1)};
+        const uint32_t a[4] = {dequant_pair_t<A>(words[j], s0, z0), dequant_pair_t<A>(words[j] >> 4, s1, z1),
+                               dequant_pair_t<A>(words[j] >> 8, s0, z0), dequant_pair_t<A>(words[j] >> 12, s1, z1)};
 #pragma unroll
-        for (int nt = 0; nt < T; ++nt) mma_16816(acc[j][nt], a, b[nt][0], b[nt][1]);
+        for (int nt = 0; nt < T; ++nt) mma_16816_t<A>(acc[j][nt], a, b[nt][0], b[nt][1]);
       }
     }
   }
@@ -145,8 +150,8 @@ __global__ void __launch_bounds__(kThreads) awq_mma_kernel(const MatmulParams p)
         for (int e = 0; e < 4; ++e) {
           const int row = tile * 64 + j * 16 + g + (e >= 2 ? 8 : 0), tok = m0 + nt * 8 + 2 * cq + (e & 1);
           if (row < p.n && tok < p.m) {
-            const float b = p.bias ? __half2float(p.bias[row]) : 0.f;
-            p.y[size_t(tok) * p.n + row] = __float2half_rn(acc[j][nt][e] + b);
+            const float b = p.bias ? Tr::to_float(p.bias[row]) : 0.f;
+            p.y[size_t(tok) * p.n + row] = Tr::from_float(acc[j][nt][e] + b);
           }
         }
     return;
@@ -180,15 +185,15 @@ __global__ void __launch_bounds__(kThreads) awq_mma_kernel(const MatmulParams p)
     float sum = 0.f;
     for (int s = 0; s < p.splits; ++s)
       sum += __ldcg(&p.partial[(size_t(s) * gridDim.z + blockIdx.z) * tile_floats + size_t(t) * p.n_padded + r0 + r]);
-    if (p.bias) sum += __half2float(p.bias[r0 + r]);
-    p.y[size_t(m0 + t) * p.n + r0 + r] = __float2half_rn(sum);
+    if (p.bias) sum += Tr::to_float(p.bias[r0 + r]);
+    p.y[size_t(m0 + t) * p.n + r0 + r] = Tr::from_float(sum);
   }
   if (threadIdx.x == 0) *counter = 0;
 }
 
-template <int T>
-void launch_mma(const MatmulParams& base, const MatmulWorkspace& ws, int split_k, cudaStream_t stream) {
-  MatmulParams p = base;
+template <int T, Act A>
+void launch_mma(const MatmulParams<A>& base, const MatmulWorkspace& ws, int split_k, cudaStream_t stream) {
+  MatmulParams<A> p = base;
   const int n_blocks = (p.n_padded / 64 + kWarps - 1) / kWarps;
   const int m_tiles = (p.m + 8 * T - 1) / (8 * T);
   const int nchunks = p.k / kChunkK;
@@ -207,13 +212,13 @@ void launch_mma(const MatmulParams& base, const MatmulWorkspace& ws, int split_k
   p.splits = splits;
   p.partial = ws.partial;
   p.counters = ws.counters;
-  const size_t smem = sizeof(MatmulSmem<T>);
+  const size_t smem = sizeof(MatmulSmem<T, A>);
   static bool attr_set = false;  // per template instance; the attribute is per function
   if (!attr_set) {
-    AWQ_CUDA_CHECK(cudaFuncSetAttribute(awq_mma_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+    AWQ_CUDA_CHECK(cudaFuncSetAttribute(awq_mma_kernel<T, A>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
     attr_set = true;
   }
-  awq_mma_kernel<T><<<dim3(n_blocks, splits, m_tiles), kThreads, smem, stream>>>(p);
+  awq_mma_kernel<T, A><<<dim3(n_blocks, splits, m_tiles), kThreads, smem, stream>>>(p);
   AWQ_CUDA_CHECK_LAUNCH();
 }
 
@@ -224,10 +229,13 @@ void launch_mma(const MatmulParams& base, const MatmulWorkspace& ws, int split_k
 // 16-byte stores. (Writing the 4-byte fragment pairs straight to global
 // memory ran at ~1.3 TB/s: docs/PERF.md.)
 constexpr int kDqSteps = 8;
+template <Act A>
 __global__ void __launch_bounds__(kDqSteps * 32) dequant_kernel(const uint32_t* __restrict__ qweight,
                                                                 const uint32_t* __restrict__ scale_zero,
-                                                                __half* __restrict__ out, int n, int k, int group_size) {
-  __shared__ __align__(16) __half staged[64][kDqSteps * 16 + 8];
+                                                                typename ActTraits<A>::T* __restrict__ out, int n,
+                                                                int k, int group_size) {
+  using Elem = typename ActTraits<A>::T;
+  __shared__ __align__(16) Elem staged[64][kDqSteps * 16 + 8];
   const int ksteps = k / 16, groups = k / group_size;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, c = lane % 4;
   const int tile = blockIdx.y, kstep0 = blockIdx.x * kDqSteps, kstep = kstep0 + warp;
@@ -240,12 +248,12 @@ __global__ void __launch_bounds__(kDqSteps * 32) dequant_kernel(const uint32_t* 
     for (int j = 0; j < 4; ++j) {
       const uint32_t s0 = dup_low(sz[2 * j]), z0 = dup_high(sz[2 * j]);
       const uint32_t s1 = dup_low(sz[2 * j + 1]), z1 = dup_high(sz[2 * j + 1]);
-      __half* r0 = &staged[j * 16 + g][warp * 16 + 2 * c];
-      __half* r1 = &staged[j * 16 + g + 8][warp * 16 + 2 * c];
-      *reinterpret_cast<uint32_t*>(r0) = dequant_pair(words[j], s0, z0);
-      *reinterpret_cast<uint32_t*>(r1) = dequant_pair(words[j] >> 4, s1, z1);
-      *reinterpret_cast<uint32_t*>(r0 + 8) = dequant_pair(words[j] >> 8, s0, z0);
-      *reinterpret_cast<uint32_t*>(r1 + 8) = dequant_pair(words[j] >> 12, s1, z1);
+      Elem* r0 = &staged[j * 16 + g][warp * 16 + 2 * c];
+      Elem* r1 = &staged[j * 16 + g + 8][warp * 16 + 2 * c];
+      *reinterpret_cast<uint32_t*>(r0) = dequant_pair_t<A>(words[j], s0, z0);
+      *reinterpret_cast<uint32_t*>(r1) = dequant_pair_t<A>(words[j] >> 4, s1, z1);
+      *reinterpret_cast<uint32_t*>(r0 + 8) = dequant_pair_t<A>(words[j] >> 8, s0, z0);
+      *reinterpret_cast<uint32_t*>(r1 + 8) = dequant_pair_t<A>(words[j] >> 12, s1, z1);
     }
   }
   __syncthreads();
@@ -258,9 +266,11 @@ __global__ void __launch_bounds__(kDqSteps * 32) dequant_kernel(const uint32_t* 
   }
 }
 
-__global__ void add_bias_kernel(__half* y, const __half* bias, int m, int n) {
+template <Act A>
+__global__ void add_bias_kernel(typename ActTraits<A>::T* y, const typename ActTraits<A>::T* bias, int m, int n) {
+  using Tr = ActTraits<A>;
   const size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i < size_t(m) * n) y[i] = __float2half_rn(__half2float(y[i]) + __half2float(bias[i % n]));
+  if (i < size_t(m) * n) y[i] = Tr::from_float(Tr::to_float(y[i]) + Tr::to_float(bias[i % n]));
 }
 
 }  // namespace
@@ -284,27 +294,36 @@ void awq_rows_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t
 void awq_gemm_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t* y, const MatmulWorkspace& ws,
                      void* stream, int split_k) {
   if (m <= 0) return;
-  const MatmulParams p{w.qweight, w.scale_zero, reinterpret_cast<const __half*>(w.bias),
-                       reinterpret_cast<const __half*>(x), reinterpret_cast<__half*>(y), m, w.out_features,
-                       w.out_padded, w.in_features, w.group_size, 1, nullptr, nullptr};
   const auto s = static_cast<cudaStream_t>(stream);
-  if (m <= 8) launch_mma<1>(p, ws, split_k, s);
-  else if (m <= 16) launch_mma<2>(p, ws, split_k, s);
-  else if (m <= 32) launch_mma<4>(p, ws, split_k, s);
-  else launch_mma<8>(p, ws, split_k, s);
+  with_act(w.act, [&]<Act A>() {
+    using Elem = typename ActTraits<A>::T;
+    const MatmulParams<A> p{w.qweight, w.scale_zero, reinterpret_cast<const Elem*>(w.bias),
+                            reinterpret_cast<const Elem*>(x), reinterpret_cast<Elem*>(y), m, w.out_features,
+                            w.out_padded, w.in_features, w.group_size, 1, nullptr, nullptr};
+    if (m <= 8) launch_mma<1, A>(p, ws, split_k, s);
+    else if (m <= 16) launch_mma<2, A>(p, ws, split_k, s);
+    else if (m <= 32) launch_mma<4, A>(p, ws, split_k, s);
+    else launch_mma<8, A>(p, ws, split_k, s);
+  });
 }
 
 void awq_dequantize(const MmaWeightsView& w, uint16_t* out, void* stream) {
   const dim3 grid((w.in_features / 16 + kDqSteps - 1) / kDqSteps, w.out_padded / 64);
-  dequant_kernel<<<grid, kDqSteps * 32, 0, static_cast<cudaStream_t>(stream)>>>(
-      w.qweight, w.scale_zero, reinterpret_cast<__half*>(out), w.out_features, w.in_features, w.group_size);
+  with_act(w.act, [&]<Act A>() {
+    dequant_kernel<A><<<grid, kDqSteps * 32, 0, static_cast<cudaStream_t>(stream)>>>(
+        w.qweight, w.scale_zero, reinterpret_cast<typename ActTraits<A>::T*>(out), w.out_features, w.in_features,
+        w.group_size);
+  });
   AWQ_CUDA_CHECK_LAUNCH();
 }
 
-void add_bias(uint16_t* y, const uint16_t* bias, int m, int n, void* stream) {
+void add_bias(uint16_t* y, const uint16_t* bias, int m, int n, Act act, void* stream) {
   const size_t total = size_t(m) * n;
-  add_bias_kernel<<<unsigned((total + 255) / 256), 256, 0, static_cast<cudaStream_t>(stream)>>>(
-      reinterpret_cast<__half*>(y), reinterpret_cast<const __half*>(bias), m, n);
+  with_act(act, [&]<Act A>() {
+    using Elem = typename ActTraits<A>::T;
+    add_bias_kernel<A><<<unsigned((total + 255) / 256), 256, 0, static_cast<cudaStream_t>(stream)>>>(
+        reinterpret_cast<Elem*>(y), reinterpret_cast<const Elem*>(bias), m, n);
+  });
   AWQ_CUDA_CHECK_LAUNCH();
 }
 

@@ -1,19 +1,24 @@
-// AWQ int4 x fp16 matrix products on the GPU. Device pointers only; no CUDA
-// types leak out (streams are passed as void*, fp16 data as uint16_t bits).
+// AWQ int4 x fp16 or bf16 matrix products on the GPU. Device pointers only;
+// no CUDA types leak out (streams are passed as void*, fp16/bf16 data as
+// uint16_t bits).
 //
 //   y[m][n] = sum_k x[m][k] * W[n][k] + bias[n],  W dequantized from the
-//   mma-tile layout of cuda/awq_pack.h; x, y fp16 row-major; fp32 accumulation.
+//   mma-tile layout of cuda/awq_pack.h; x, y row-major of the view's
+//   activation type (MmaWeightsView::act); fp32 accumulation.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+
+#include "cuda/act_type.h"
 
 namespace awq::cuda {
 
 struct MmaWeightsView {
   const uint32_t* qweight = nullptr;     // device, layout of awq_pack.h
-  const uint32_t* scale_zero = nullptr;  // device
-  const uint16_t* bias = nullptr;        // device fp16 [out] or null
+  const uint32_t* scale_zero = nullptr;  // device, fp16 form, or bf16 form (mma_pack_to_bf16) for Act::BF16
+  const uint16_t* bias = nullptr;        // device [out] of type act, or null
   int in_features = 0, out_features = 0, out_padded = 0, group_size = 0;
+  Act act = Act::F16;                    // type of x, y and bias; the kernels are instantiated for both
 };
 
 // Split-K scratch: fp32 partial sums and per-tile arrival counters (the
@@ -48,11 +53,12 @@ void awq_mma_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t*
 void awq_rows_matmul(const MmaWeightsView& w, const uint16_t* x, int m, uint16_t* y, const MatmulWorkspace& ws,
                      void* stream, bool swiglu = false);
 
-// Dequantizes the packed weights into fp16 W[out][in] (row-major), for the
-// cuBLAS path at large m. `out` holds out_features * in_features halves.
+// Dequantizes the packed weights into W[out][in] (row-major) of type w.act,
+// for the cuBLAS path at large m. `out` holds out_features * in_features
+// 16-bit values.
 void awq_dequantize(const MmaWeightsView& w, uint16_t* out, void* stream);
 
-// y[m][n] += bias[n] (fp16), used after cuBLAS.
-void add_bias(uint16_t* y, const uint16_t* bias, int m, int n, void* stream);
+// y[m][n] += bias[n], y and bias of type act; used after cuBLAS.
+void add_bias(uint16_t* y, const uint16_t* bias, int m, int n, Act act, void* stream);
 
 }  // namespace awq::cuda

@@ -86,4 +86,15 @@ MmaPackedHost pack_mma(const QuantLinear& lin) {
   return pack_mma(parts);
 }
 
+void mma_pack_to_bf16(MmaPackedHost& p) {
+  for (uint32_t& w : p.scale_zero) {
+    // The high half is fp16 1024 + zero, 0x6400 + zero for zero in 0..15.
+    const int zero = int(w >> 16) - 0x6400;
+    if (zero < 0 || zero > 15) runtime_error("mma_pack_to_bf16: the weights are not in pack_mma's fp16 form");
+    const uint32_t scale = float_to_bf16(fp16_to_float(uint16_t(w & 0xffff)));
+    w = scale | uint32_t(float_to_bf16(128.f + float(zero))) << 16;
+  }
+  for (uint16_t& b : p.bias) b = float_to_bf16(fp16_to_float(b));
+}
+
 }  // namespace awq::cuda

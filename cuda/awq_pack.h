@@ -13,6 +13,10 @@
 // Scales and zeros: one uint32 per (row, group) = half2 {scale, 1024 + zero},
 //   word ((t*groups + grp)*8 + g)*8 + 2j + h  for row 64t + 16j + g + 8h,
 // so lane group g reads its 8 rows' pairs as two 16-byte loads.
+// That is the fp16 form. For bf16 activations mma_pack_to_bf16 rewrites each
+// word as bf16 {scale, 128 + zero}: bf16 keeps 8 significant bits, so the
+// kernels' 1024 + q offset would not be exact there but 128 + q is (the
+// qweight words are the same for both).
 #pragma once
 #include <cstdint>
 #include <span>
@@ -26,7 +30,7 @@ struct MmaPackedHost {
   int in_features = 0, out_features = 0, out_padded = 0, group_size = 0;
   std::vector<uint32_t> qweight;     // out_padded/64 * in/16 * 128 words
   std::vector<uint32_t> scale_zero;  // out_padded/64 * groups * 64 words
-  std::vector<uint16_t> bias;        // fp16 [out] or empty
+  std::vector<uint16_t> bias;        // fp16 [out] (bf16 after mma_pack_to_bf16) or empty
 };
 
 // Stacks the parts' rows (fused QKV or gate+up) and repacks them: in order,
@@ -39,5 +43,10 @@ struct MmaPackedHost {
 inline constexpr int kMmaSwigluBlock = 32;
 MmaPackedHost pack_mma(std::span<const QuantLinear* const> parts, int interleave = 0);
 MmaPackedHost pack_mma(const QuantLinear& lin);
+
+// Converts pack_mma's fp16 form in place into the bf16 form (see above):
+// scales and bias rounded to bf16 (nearest even), zeros exact. Padding rows
+// keep a zero scale, hence zero weights. Throws if `p` is not in fp16 form.
+void mma_pack_to_bf16(MmaPackedHost& p);
 
 }  // namespace awq::cuda

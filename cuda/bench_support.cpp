@@ -125,11 +125,11 @@ struct DenseLinearsBench::Impl {
     for (int l = 0; l < layers; ++l) {
       const uint16_t* w = copies[size_t(l) % copies.size()].get();
       for (const DenseGemmShape& g : layer) {
-        blas->gemm_f16(w, x.get(), y.get(), m, g.n, g.k);
+        blas->gemm(Act::F16, w, x.get(), y.get(), m, g.n, g.k);
         w += size_t(g.n) * g.k;
       }
     }
-    blas->gemm_f16(lm_head_w.get(), x.get(), y.get(), 1, lm_head.n, lm_head.k);
+    blas->gemm(Act::F16, lm_head_w.get(), x.get(), y.get(), 1, lm_head.n, lm_head.k);
   }
 };
 

@@ -15,6 +15,8 @@ void check_cublas(cublasStatus_t st, const char* what) {
                 "cuBLAS error {} in {}", cublasGetStatusName(st), what);
 }
 
+cudaDataType_t data_type(Act act) { return act == Act::F16 ? CUDA_R_16F : CUDA_R_16BF; }
+
 }  // namespace
 
 struct Cublas::Impl {
@@ -38,11 +40,12 @@ Cublas::~Cublas() {
 }
 
 // Row-major y[m][n] = x W^T is column-major y^T (n x m) = W^T-as-stored (op T) * x^T.
-void Cublas::gemm_f16(const uint16_t* w, const uint16_t* x, uint16_t* y, int m, int n, int k) {
+void Cublas::gemm(Act act, const uint16_t* w, const uint16_t* x, uint16_t* y, int m, int n, int k) {
   const float one = 1.f, zero = 0.f;
-  check_cublas(cublasGemmEx(impl_->handle, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one, w, CUDA_R_16F, k, x, CUDA_R_16F, k,
-                            &zero, y, CUDA_R_16F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-               "cublasGemmEx f16");
+  const cudaDataType_t t = data_type(act);
+  check_cublas(cublasGemmEx(impl_->handle, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one, w, t, k, x, t, k, &zero, y, t, n,
+                            CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+               "cublasGemmEx");
 }
 
 // W^T row-major [k][ldw] is column-major W (n x k, leading dimension ldw): no transpose.
@@ -53,10 +56,11 @@ void Cublas::gemm_f16_kn(const uint16_t* wt, int ldw, const uint16_t* x, uint16_
                "cublasGemmEx f16 kn");
 }
 
-void Cublas::gemm_f32out(const uint16_t* w, const uint16_t* x, float* y, int m, int n, int k) {
+void Cublas::gemm_f32out(Act act, const uint16_t* w, const uint16_t* x, float* y, int m, int n, int k) {
   const float one = 1.f, zero = 0.f;
-  check_cublas(cublasGemmEx(impl_->handle, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one, w, CUDA_R_16F, k, x, CUDA_R_16F, k,
-                            &zero, y, CUDA_R_32F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+  const cudaDataType_t t = data_type(act);
+  check_cublas(cublasGemmEx(impl_->handle, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one, w, t, k, x, t, k, &zero, y,
+                            CUDA_R_32F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
                "cublasGemmEx f32 out");
 }
 

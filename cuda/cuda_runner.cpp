@@ -90,6 +90,8 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
   if (c.head_dim != 8 && c.head_dim != 16 && c.head_dim != 32 && c.head_dim != 64 && c.head_dim != 128 &&
       c.head_dim != 256)
     input_error("cuda backend: head_dim {} is not supported (8, 16, 32, 64, 128 or 256)", c.head_dim);
+  if (o.kernels == CudaKernelFamily::Exllama && o.act != cuda::Act::F16)
+    input_error("cuda backend: the exllama kernels run in float16 only");
   // At most one split per 32-key attention tile of the longest context.
   kv_splits_ = std::clamp(kDecodeBlocksPerSm * cuda::device_sm_count() / c.num_heads, 1,
                           std::min(cuda::kMaxKvSplits, (max_ctx_ + 31) / 32));
@@ -109,10 +111,10 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
   AWQ_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&chain_host_), 4 * sizeof(int)));
   for (cudaEvent_t& e : chain_done_) AWQ_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
   blas_ = std::make_unique<cuda::Cublas>(stream_);
-  const auto embed = cuda::dense_to_f16(w_->embed);
+  const auto embed = cuda::dense_to_act(w_->embed, o.act);
   embed_ = DeviceBuffer<uint16_t>(std::span<const uint16_t>(embed));
   if (!c.tie_word_embeddings) {
-    const auto head = cuda::dense_to_f16(w_->lm_head);
+    const auto head = cuda::dense_to_act(w_->lm_head, o.act);
     lm_head_ = DeviceBuffer<uint16_t>(std::span<const uint16_t>(head));
   }
   final_norm_ = upload_floats(w_->final_norm);
@@ -125,14 +127,14 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
     const Linear* dn[] = {&l.down};
     const cuda::WeightLayout layout = layout_of(o.kernels);
     if (o.fused) {
-      d.qkv = cuda::upload_linear(qkv, layout);
-      d.gate_up = cuda::upload_linear(gu, layout, /*swiglu_pair=*/true);
+      d.qkv = cuda::upload_linear(qkv, o.act, layout);
+      d.gate_up = cuda::upload_linear(gu, o.act, layout, /*swiglu_pair=*/true);
     } else {
-      for (const Linear* part : qkv) d.qkv_parts.push_back(cuda::upload_linear(std::span(&part, 1), layout));
-      for (const Linear* part : gu) d.gate_up_parts.push_back(cuda::upload_linear(std::span(&part, 1), layout));
+      for (const Linear* part : qkv) d.qkv_parts.push_back(cuda::upload_linear(std::span(&part, 1), o.act, layout));
+      for (const Linear* part : gu) d.gate_up_parts.push_back(cuda::upload_linear(std::span(&part, 1), o.act, layout));
     }
-    d.o = cuda::upload_linear(op, layout);
-    d.down = cuda::upload_linear(dn, layout);
+    d.o = cuda::upload_linear(op, o.act, layout);
+    d.down = cuda::upload_linear(dn, o.act, layout);
     d.input_norm = upload_floats(l.input_norm);
     d.post_norm = upload_floats(l.post_attention_norm);
     layers_.push_back(std::move(d));
@@ -181,7 +183,7 @@ CudaRunnerImpl::CudaRunnerImpl(std::shared_ptr<const ModelWeights> w, const Cuda
                        : o.kernels == CudaKernelFamily::Gemm    ? "gemm"
                        : o.kernels == CudaKernelFamily::Exllama ? "exllama"
                                                                 : "auto";
-  describe_ = fmt::format("cuda:{} ({}) float16 {}{}", device_, name, family, o.fused ? "" : " unfused");
+  describe_ = fmt::format("cuda:{} ({}) {} {}{}", device_, name, cuda::act_name(o.act), family, o.fused ? "" : " unfused");
   log_info("cuda: {:.2f} GiB of weights, cache and buffers on {}; KV cache {} x {} positions ({:.2f} GiB)",
            double(need - kReserveBytes) / (1 << 30), name, slots_, max_ctx_, double(per_slot * slots_) / (1 << 30));
 }

@@ -1,16 +1,18 @@
 // The CUDA backend: a Llama / Mistral / Qwen2 forward pass on one GPU with
 // AWQ int4 weights repacked at load for the tensor-core kernels (awq_pack.h)
-// or the exllama ones (exllama_pack.h), fp16 activations (fp32 residual
-// stream, fp32 accumulation except the exllama kernel's fp16 partial sums),
-// and a preallocated fp16 KV cache with one slot per sequence. Single-token
-// steps of slot 0 replay a captured CUDA graph; prefill_slots packs the
-// prompts of several sequences into shared passes and decode_rows steps them
-// together (continuous batching; a graph per row count). Sampling takes a
-// LogitPool selected on the device (forward_slot_top).
+// or the exllama ones (exllama_pack.h), fp16 or bf16 activations (fp32
+// residual stream, fp32 accumulation except the exllama kernel's fp16
+// partial sums), and a preallocated KV cache of the activation type with one
+// slot per sequence. Single-token steps of slot 0 replay a captured CUDA
+// graph; prefill_slots packs the prompts of several sequences into shared
+// passes and decode_rows steps them together (continuous batching; a graph
+// per row count). Sampling takes a LogitPool selected on the device
+// (forward_slot_top).
 #pragma once
 #include <memory>
 #include <span>
 
+#include "cuda/act_type.h"
 #include "src/engine/model_runner.h"
 #include "src/model/weights.h"
 
@@ -38,6 +40,10 @@ struct CudaRunnerOptions {
   // every kernel launched from the host - the baseline of the bench's
   // fused/unfused rows.
   bool fused = true;
+  // Activations, KV cache, embedding, lm_head and biases in fp16 (default)
+  // or bf16 (--dtype bfloat16; not with the exllama family, fp16 only).
+  // Accumulation, softmax, the residual stream and the norms stay fp32.
+  cuda::Act act = cuda::Act::F16;
   // KV-cache slots wanted (sequences decoded together by decode_rows); the
   // runner allocates as many as fit in free memory, at least 1, at most
   // kMaxCudaSequences, and logs the count.

@@ -25,14 +25,16 @@ bool all_quantized(std::span<const Linear* const> parts) {
   return true;
 }
 
+uint16_t to_act(float f, Act act) { return act == Act::F16 ? float_to_fp16(f) : float_to_bf16(f); }
+
 }  // namespace
 
-std::vector<uint16_t> dense_to_f16(const DenseMatrix& m) {
+std::vector<uint16_t> dense_to_act(const DenseMatrix& m, Act act) {
   std::vector<uint16_t> out(size_t(m.rows) * m.cols);
-  if (m.dtype == DType::F16) {
+  if ((m.dtype == DType::F16 && act == Act::F16) || (m.dtype == DType::BF16 && act == Act::BF16)) {
     std::memcpy(out.data(), m.data, out.size() * 2);
   } else {
-    for (size_t i = 0; i < out.size(); ++i) out[i] = float_to_fp16(dense_at(m, i));
+    for (size_t i = 0; i < out.size(); ++i) out[i] = to_act(dense_at(m, i), act);
   }
   return out;
 }
@@ -48,7 +50,7 @@ size_t device_linear_bytes(std::span<const Linear* const> parts, WeightLayout la
   return tiles * (in / 16) * 512 + tiles * (in / group) * 256 + size_t(out) * 2;
 }
 
-DeviceLinear upload_linear(std::span<const Linear* const> parts, WeightLayout layout, bool swiglu_pair) {
+DeviceLinear upload_linear(std::span<const Linear* const> parts, Act act, WeightLayout layout, bool swiglu_pair) {
   DeviceLinear d;
   d.in_features = parts[0]->in_features;
   bool any_bias = false;
@@ -66,6 +68,7 @@ DeviceLinear upload_linear(std::span<const Linear* const> parts, WeightLayout la
     if (swiglu_pair && q.size() == 2 && q[0]->out_features == q[1]->out_features && q[0]->out_features % block == 0)
       d.interleave = block;
     if (layout == WeightLayout::Exllama) {
+      if (act != Act::F16) runtime_error("cuda: the exllama layout is fp16 only");
       const ExllamaPackedHost packed = pack_exllama(q, d.interleave);
       d.qweight = DeviceBuffer<uint32_t>(std::span<const uint32_t>(packed.qweight));
       d.qzeros = DeviceBuffer<uint32_t>(std::span<const uint32_t>(packed.qzeros));
@@ -75,12 +78,13 @@ DeviceLinear upload_linear(std::span<const Linear* const> parts, WeightLayout la
                  packed.in_features, packed.out_features, packed.out_padded, packed.group_size};
       return d;
     }
-    const MmaPackedHost packed = pack_mma(q, d.interleave);
+    MmaPackedHost packed = pack_mma(q, d.interleave);
+    if (act == Act::BF16) mma_pack_to_bf16(packed);
     d.qweight = DeviceBuffer<uint32_t>(std::span<const uint32_t>(packed.qweight));
     d.scale_zero = DeviceBuffer<uint32_t>(std::span<const uint32_t>(packed.scale_zero));
     if (!packed.bias.empty()) d.bias = DeviceBuffer<uint16_t>(std::span<const uint16_t>(packed.bias));
     d.view = {d.qweight.get(), d.scale_zero.get(), packed.bias.empty() ? nullptr : d.bias.get(),
-              packed.in_features, packed.out_features, packed.out_padded, packed.group_size};
+              packed.in_features, packed.out_features, packed.out_padded, packed.group_size, act};
     return d;
   }
   std::vector<uint16_t> w(size_t(d.out_features) * d.in_features), bias;
@@ -88,11 +92,12 @@ DeviceLinear upload_linear(std::span<const Linear* const> parts, WeightLayout la
   for (const Linear* p : parts) {
     for (int o = 0; o < p->out_features; ++o, ++row)
       for (int i = 0; i < d.in_features; ++i)
-        w[row * d.in_features + i] = float_to_fp16(p->is_quantized() ? p->quant->weight(o, i)
-                                                                     : dense_at(p->dense, size_t(o) * d.in_features + i));
+        w[row * d.in_features + i] = to_act(p->is_quantized() ? p->quant->weight(o, i)
+                                                              : dense_at(p->dense, size_t(o) * d.in_features + i),
+                                            act);
     if (any_bias) {
       const std::vector<float>& b = p->is_quantized() ? p->quant->bias : p->bias;
-      for (int o = 0; o < p->out_features; ++o) bias.push_back(float_to_fp16(b.empty() ? 0.f : b[o]));
+      for (int o = 0; o < p->out_features; ++o) bias.push_back(to_act(b.empty() ? 0.f : b[o], act));
     }
   }
   d.dense = DeviceBuffer<uint16_t>(std::span<const uint16_t>(w));

@@ -1,11 +1,13 @@
 // Embedding gather and (residual add +) RMSNorm.
 //   embed_tokens: grid n_tokens, 256 threads; resid fp32 [n][hidden].
 //   add_rmsnorm:  grid n_tokens, 512 threads, one token per block; the sum of
-//     squares in fp32 (block reduction), out = fp16(x * rsqrt(mean + eps) * w).
+//     squares in fp32 (block reduction), out = x * rsqrt(mean + eps) * w
+//     rounded to the activation type (fp16 or bf16).
+// The table, delta and out are of the activation type; each kernel is a
+// template on it (cuda/act_type.cuh).
 // PRECOND: hidden % 4 == 0, rows 16-byte aligned; token ids in [0, vocab)
 //          (checked on the host).
-#include <cuda_fp16.h>
-
+#include "cuda/act_type.cuh"
 #include "cuda/cuda_check.h"
 #include "cuda/launch.h"
 #include "cuda/pdl.cuh"
@@ -15,12 +17,13 @@ namespace {
 
 constexpr int kThreads = 256;
 
-__global__ void embed_kernel(const __half* table, const int* tokens, int hidden, float* resid) {
+template <Act A>
+__global__ void embed_kernel(const typename ActTraits<A>::T* table, const int* tokens, int hidden, float* resid) {
   pdl_launch_dependents();
   pdl_wait();
-  const __half* row = table + size_t(tokens[blockIdx.x]) * hidden;
+  const typename ActTraits<A>::T* row = table + size_t(tokens[blockIdx.x]) * hidden;
   float* out = resid + size_t(blockIdx.x) * hidden;
-  for (int i = threadIdx.x; i < hidden; i += blockDim.x) out[i] = __half2float(row[i]);
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) out[i] = ActTraits<A>::to_float(row[i]);
 }
 
 __device__ float block_sum(float v, float* scratch) {
@@ -41,17 +44,23 @@ __device__ float block_sum(float v, float* scratch) {
 // (hidden > 4 * kNormThreads * kNormVec) continue in a plain loop.
 constexpr int kNormThreads = 512, kNormVec = 4;
 
-__device__ float4 add_half4(float4 a, const __half* __restrict__ d) {
+// a + four activation values at d.
+template <Act A>
+__device__ float4 add_act4(float4 a, const typename ActTraits<A>::T* __restrict__ d) {
+  using T2 = typename ActTraits<A>::T2;
   const uint2 raw = *reinterpret_cast<const uint2*>(d);
-  const float2 lo = __half22float2(*reinterpret_cast<const __half2*>(&raw.x));
-  const float2 hi = __half22float2(*reinterpret_cast<const __half2*>(&raw.y));
+  const float2 lo = ActTraits<A>::to_float2(*reinterpret_cast<const T2*>(&raw.x));
+  const float2 hi = ActTraits<A>::to_float2(*reinterpret_cast<const T2*>(&raw.y));
   return make_float4(a.x + lo.x, a.y + lo.y, a.z + hi.x, a.w + hi.y);
 }
 
+template <Act A>
 __global__ void __launch_bounds__(kNormThreads) add_rmsnorm_kernel(float* __restrict__ resid,
-                                                                   const __half* __restrict__ delta,
+                                                                   const typename ActTraits<A>::T* __restrict__ delta,
                                                                    const float* __restrict__ weight,
-                                                                   __half* __restrict__ out, int hidden, float eps) {
+                                                                   typename ActTraits<A>::T* __restrict__ out,
+                                                                   int hidden, float eps) {
+  using Tr = ActTraits<A>;
   __shared__ float scratch[32];
   pdl_launch_dependents();
   const int n4 = hidden / 4;
@@ -66,7 +75,7 @@ __global__ void __launch_bounds__(kNormThreads) add_rmsnorm_kernel(float* __rest
   }
   pdl_wait();
   float4* x = reinterpret_cast<float4*>(resid + size_t(blockIdx.x) * hidden);
-  const __half* d = delta ? delta + size_t(blockIdx.x) * hidden : nullptr;
+  const typename Tr::T* d = delta ? delta + size_t(blockIdx.x) * hidden : nullptr;
   float4 v[kNormVec];
   float ss = 0.f;
 #pragma unroll
@@ -75,7 +84,7 @@ __global__ void __launch_bounds__(kNormThreads) add_rmsnorm_kernel(float* __rest
     if (i >= n4) break;
     v[j] = x[i];
     if (d) {
-      v[j] = add_half4(v[j], d + 4 * i);
+      v[j] = add_act4<A>(v[j], d + 4 * i);
       x[i] = v[j];
     }
     ss += v[j].x * v[j].x + v[j].y * v[j].y + v[j].z * v[j].z + v[j].w * v[j].w;
@@ -83,7 +92,7 @@ __global__ void __launch_bounds__(kNormThreads) add_rmsnorm_kernel(float* __rest
   for (int i = threadIdx.x + kNormVec * kNormThreads; i < n4; i += kNormThreads) {
     float4 a = x[i];
     if (d) {
-      a = add_half4(a, d + 4 * i);
+      a = add_act4<A>(a, d + 4 * i);
       x[i] = a;
     }
     ss += a.x * a.x + a.y * a.y + a.z * a.z + a.w * a.w;
@@ -91,7 +100,8 @@ __global__ void __launch_bounds__(kNormThreads) add_rmsnorm_kernel(float* __rest
   const float r = rsqrtf(block_sum(ss, scratch) / float(hidden) + eps);
   uint2* o = reinterpret_cast<uint2*>(out + size_t(blockIdx.x) * hidden);
   auto store = [&](int i, float4 a, float4 w) {
-    const __half2 lo = __floats2half2_rn(a.x * r * w.x, a.y * r * w.y), hi = __floats2half2_rn(a.z * r * w.z, a.w * r * w.w);
+    const typename Tr::T2 lo = Tr::from_float2(make_float2(a.x * r * w.x, a.y * r * w.y)),
+                          hi = Tr::from_float2(make_float2(a.z * r * w.z, a.w * r * w.w));
     o[i] = make_uint2(*reinterpret_cast<const uint32_t*>(&lo), *reinterpret_cast<const uint32_t*>(&hi));
   };
 #pragma unroll
@@ -105,7 +115,8 @@ __global__ void __launch_bounds__(kNormThreads) add_rmsnorm_kernel(float* __rest
 
 }  // namespace
 
-void embed_tokens(const uint16_t* table, const int* tokens, int n_tokens, int hidden, float* resid, void* stream) {
+void embed_tokens(const uint16_t* table, const int* tokens, int n_tokens, int hidden, float* resid, Act act,
+                  void* stream) {
   if (n_tokens <= 0) return;
   // An ordinary launch, not launch_pdl: the embedding is the first kernel of
   // a pass and follows the host's uploads of token ids and positions, which
@@ -113,18 +124,23 @@ void embed_tokens(const uint16_t* table, const int* tokens, int n_tokens, int hi
   // previous kernel, so the pass starts fully ordered after the uploads
   // rather than relying on how a copy between two kernels is ordered. Every
   // later kernel of the pass runs after this one completes.
-  embed_kernel<<<n_tokens, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(reinterpret_cast<const __half*>(table),
-                                                                            tokens, hidden, resid);
+  with_act(act, [&]<Act A>() {
+    embed_kernel<A><<<n_tokens, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+        reinterpret_cast<const typename ActTraits<A>::T*>(table), tokens, hidden, resid);
+  });
   AWQ_CUDA_CHECK_LAUNCH();
 }
 
 void add_rmsnorm(float* resid, const uint16_t* delta, const float* weight, uint16_t* out, int n_tokens, int hidden,
-                 float eps, void* stream) {
+                 float eps, Act act, void* stream) {
   if (n_tokens <= 0) return;
   if (hidden % 4 != 0)
     throw_cuda_error(cudaErrorInvalidValue, "add_rmsnorm: hidden must be a multiple of 4", __FILE__, __LINE__);
-  launch_pdl(add_rmsnorm_kernel, n_tokens, kNormThreads, 0, static_cast<cudaStream_t>(stream), resid,
-             reinterpret_cast<const __half*>(delta), weight, reinterpret_cast<__half*>(out), hidden, eps);
+  with_act(act, [&]<Act A>() {
+    using T = typename ActTraits<A>::T;
+    launch_pdl(add_rmsnorm_kernel<A>, n_tokens, kNormThreads, 0, static_cast<cudaStream_t>(stream), resid,
+               reinterpret_cast<const T*>(delta), weight, reinterpret_cast<T*>(out), hidden, eps);
+  });
   AWQ_CUDA_CHECK_LAUNCH();
 }
 

@@ -1,5 +1,7 @@
 // Prefill attention on tensor cores (flash-attention-2 style), head_dim 64
-// or 128: causal, GQA, optional sliding window, over the fp16 KV cache.
+// or 128: causal, GQA, optional sliding window, over the KV cache. q, the
+// caches and out are of the activation type (fp16 or bf16); the kernel is a
+// template on it (cuda/act_type.cuh).
 //
 // Grid (ceil(n_tokens / 64), n_heads); block = 4 warps, warp w owns the 16
 // queries 64 * tile + 16 w .. + 15 (query t sits at position pos0[0] + t).
@@ -9,18 +11,17 @@
 // 64 keys, K and V double-buffered in shared memory through cp.async (rows
 // padded by 16 bytes: ldmatrix is conflict-free; keys past hi are zero-filled
 // so that 0-probability rows never multiply garbage).
-// Per key tile and warp: S = Q K^T with mma.sync m16n8k16 (fp16 in, fp32
-// out; Q fragments stay in registers for the whole walk), mask, online
-// softmax in fp32 with exp2 (scale * log2 e folded into S), P rounded to fp16
-// as the A operand of O += P V (V fragments through ldmatrix.trans), fp32 O.
+// Per key tile and warp: S = Q K^T with mma.sync m16n8k16 (activation type
+// in, fp32 out; Q fragments stay in registers for the whole walk), mask,
+// online softmax in fp32 with exp2 (scale * log2 e folded into S), P rounded
+// to the activation type as the A operand of O += P V (V fragments through
+// ldmatrix.trans), fp32 O.
 // Row sums stay per lane until the end (the row max is shared by the quad,
 // so the partial sums combine exactly).
-// Precision: like FlashAttention, P and V are fp16 inputs to the mma; every
-// accumulation is fp32.
+// Precision: like FlashAttention, P and V are activation-type inputs to the
+// mma; every accumulation is fp32.
 // PRECOND: head_dim in {64, 128}; n_heads % n_kv == 0; caches hold positions
 //          [0, pos0 + n_tokens); qkv, caches and out 16-byte aligned.
-#include <cuda_fp16.h>
-
 #include "cuda/cuda_check.h"
 #include "cuda/flash_attention.h"
 #include "cuda/mma_util.cuh"
@@ -31,22 +32,19 @@ namespace {
 
 constexpr int kWarps = 4, kQueries = 16 * kWarps, kKeys = 64;
 
-template <int D>
+template <int D, Act A>
 struct FlashSmem {
-  __half q[kQueries][D + 8];
-  __half k[2][kKeys][D + 8];
-  __half v[2][kKeys][D + 8];
+  using T = typename ActTraits<A>::T;
+  T q[kQueries][D + 8];
+  T k[2][kKeys][D + 8];
+  T v[2][kKeys][D + 8];
 };
 
-__device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
-  const __half2 h = __floats2half2_rn(lo, hi);
-  return *reinterpret_cast<const uint32_t*>(&h);
-}
-
-template <int D>
+template <int D, Act A>
 __global__ void __launch_bounds__(kWarps * 32) flash_prefill_kernel(const AttentionArgs a, float scale_log2) {
+  using T = typename ActTraits<A>::T;
   extern __shared__ uint4 smem_raw[];
-  FlashSmem<D>& sm = *reinterpret_cast<FlashSmem<D>*>(smem_raw);
+  FlashSmem<D, A>& sm = *reinterpret_cast<FlashSmem<D, A>*>(smem_raw);
   pdl_launch_dependents();
   pdl_wait();
   constexpr int kSeg = D / 8;  // 16-byte pieces per row
@@ -60,9 +58,9 @@ __global__ void __launch_bounds__(kWarps * 32) flash_prefill_kernel(const Attent
   const int n_tiles = (hi - lo) / kKeys + 1;
 
   const int row_stride = (a.n_heads + 2 * a.n_kv) * D;
-  const __half* qsrc = reinterpret_cast<const __half*>(a.qkv) + h * D;
-  const __half* kc = reinterpret_cast<const __half*>(a.k_cache) + size_t(kvh) * a.max_ctx * D;
-  const __half* vc = reinterpret_cast<const __half*>(a.v_cache) + size_t(kvh) * a.max_ctx * D;
+  const T* qsrc = reinterpret_cast<const T*>(a.qkv) + h * D;
+  const T* kc = reinterpret_cast<const T*>(a.k_cache) + size_t(kvh) * a.max_ctx * D;
+  const T* vc = reinterpret_cast<const T*>(a.v_cache) + size_t(kvh) * a.max_ctx * D;
 
   for (int i = threadIdx.x; i < kQueries * kSeg; i += kWarps * 32) {
     const int r = i / kSeg, s = i % kSeg, t = min(t0 + r, a.n_tokens - 1);
@@ -116,8 +114,8 @@ __global__ void __launch_bounds__(kWarps * 32) flash_prefill_kernel(const Attent
         for (int kk = 0; kk < D / 32; ++kk) {
           uint32_t b[4];
           ldmatrix_x4(b, &sm.k[slot][nt * 8 + (lane & 7)][kk * 32 + (lane >> 3) * 8]);
-          mma_16816(s[nt], qf[2 * kk], b[0], b[1]);
-          mma_16816(s[nt], qf[2 * kk + 1], b[2], b[3]);
+          mma_16816_t<A>(s[nt], qf[2 * kk], b[0], b[1]);
+          mma_16816_t<A>(s[nt], qf[2 * kk + 1], b[2], b[3]);
         }
       }
       // Mask only where some key of the tile is invisible to some row.
@@ -164,14 +162,14 @@ __global__ void __launch_bounds__(kWarps * 32) flash_prefill_kernel(const Attent
             p[half][e] = exp2f(s[2 * kk + half][e] - m_run[e / 2]);
             l_run[e / 2] += p[half][e];
           }
-        const uint32_t pa[4] = {pack_half2(p[0][0], p[0][1]), pack_half2(p[0][2], p[0][3]),
-                                pack_half2(p[1][0], p[1][1]), pack_half2(p[1][2], p[1][3])};
+        const uint32_t pa[4] = {pack_pair<A>(p[0][0], p[0][1]), pack_pair<A>(p[0][2], p[0][3]),
+                                pack_pair<A>(p[1][0], p[1][1]), pack_pair<A>(p[1][2], p[1][3])};
 #pragma unroll
         for (int nd = 0; nd < D / 8; nd += 2) {
           uint32_t b[4];
           ldmatrix_x4_trans(b, &sm.v[slot][kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8][nd * 8 + (lane >> 4) * 8]);
-          mma_16816(o[nd], pa, b[0], b[1]);
-          mma_16816(o[nd + 1], pa, b[2], b[3]);
+          mma_16816_t<A>(o[nd], pa, b[0], b[1]);
+          mma_16816_t<A>(o[nd + 1], pa, b[2], b[3]);
         }
       }
     }
@@ -191,21 +189,22 @@ __global__ void __launch_bounds__(kWarps * 32) flash_prefill_kernel(const Attent
     const float inv = l_run[r] > 0.f ? 1.f / l_run[r] : 0.f;
     uint32_t* out = reinterpret_cast<uint32_t*>(a.out + (size_t(t) * a.n_heads + h) * D);
 #pragma unroll
-    for (int nd = 0; nd < D / 8; ++nd) out[(nd * 8 + 2 * cq) / 2] = pack_half2(o[nd][2 * r] * inv, o[nd][2 * r + 1] * inv);
+    for (int nd = 0; nd < D / 8; ++nd)
+      out[(nd * 8 + 2 * cq) / 2] = pack_pair<A>(o[nd][2 * r] * inv, o[nd][2 * r + 1] * inv);
   }
 }
 
-template <int D>
+template <int D, Act A>
 void launch(const AttentionArgs& a, cudaStream_t stream) {
   static bool attribute_set = false;  // per instantiation
   if (!attribute_set) {
-    AWQ_CUDA_CHECK(cudaFuncSetAttribute(flash_prefill_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        int(sizeof(FlashSmem<D>))));
+    AWQ_CUDA_CHECK(cudaFuncSetAttribute(flash_prefill_kernel<D, A>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        int(sizeof(FlashSmem<D, A>))));
     attribute_set = true;
   }
   const float scale_log2 = 1.4426950408889634f / sqrtf(float(D));
-  launch_pdl(flash_prefill_kernel<D>, dim3((a.n_tokens + kQueries - 1) / kQueries, a.n_heads), kWarps * 32,
-             sizeof(FlashSmem<D>), stream, a, scale_log2);
+  launch_pdl(flash_prefill_kernel<D, A>, dim3((a.n_tokens + kQueries - 1) / kQueries, a.n_heads), kWarps * 32,
+             sizeof(FlashSmem<D, A>), stream, a, scale_log2);
   AWQ_CUDA_CHECK_LAUNCH();
 }
 
@@ -217,9 +216,13 @@ bool flash_prefill_supported(const AttentionArgs& a) {
 
 void flash_prefill_attention(const AttentionArgs& a, void* stream) {
   const auto s = static_cast<cudaStream_t>(stream);
-  if (a.head_dim == 64) launch<64>(a, s);
-  else if (a.head_dim == 128) launch<128>(a, s);
-  else throw_cuda_error(cudaErrorInvalidValue, "flash_prefill_attention: head_dim must be 64 or 128", __FILE__, __LINE__);
+  with_act(a.act, [&]<Act A>() {
+    if (a.head_dim == 64) launch<64, A>(a, s);
+    else if (a.head_dim == 128) launch<128, A>(a, s);
+    else
+      throw_cuda_error(cudaErrorInvalidValue, "flash_prefill_attention: head_dim must be 64 or 128", __FILE__,
+                       __LINE__);
+  });
 }
 
 }  // namespace awq::cuda

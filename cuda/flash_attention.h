@@ -5,7 +5,7 @@
 
 namespace awq::cuda {
 
-// More than one query and head_dim 64 or 128.
+// More than one query and head_dim 64 or 128; either activation type (a.act).
 bool flash_prefill_supported(const AttentionArgs& a);
 void flash_prefill_attention(const AttentionArgs& a, void* stream);
 

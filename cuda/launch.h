@@ -1,21 +1,27 @@
 // Host launchers of the forward-pass kernels (everything except the AWQ
-// matmuls, see awq_matmul.h). Device pointers only, fp16 as uint16_t bits,
-// streams as void*: no CUDA types leak. Each kernel's .cu file states its
-// shapes and preconditions. Positions come from device memory (`pos0`) so
-// that a decode step can be captured once in a CUDA graph and replayed.
+// matmuls, see awq_matmul.h). Device pointers only, activations as uint16_t
+// bits of the activation type (fp16 or bf16) that `act` names
+// (cuda/act_type.h), streams as void*: no CUDA types leak. Each kernel's .cu
+// file states its shapes and preconditions. Positions come from device
+// memory (`pos0`) so that a decode step can be captured once in a CUDA graph
+// and replayed.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 
+#include "cuda/act_type.h"
+
 namespace awq::cuda {
 
-// resid[t][:] = float(table[tokens[t]][:]); table fp16 [vocab][hidden].
-void embed_tokens(const uint16_t* table, const int* tokens, int n_tokens, int hidden, float* resid, void* stream);
+// resid[t][:] = float(table[tokens[t]][:]); table [vocab][hidden] of type act.
+void embed_tokens(const uint16_t* table, const int* tokens, int n_tokens, int hidden, float* resid, Act act,
+                  void* stream);
 
-// Optionally resid += delta (fp16), then out = fp16(rmsnorm(resid) * weight).
-// resid fp32 [n][hidden], weight fp32 [hidden], delta may be null.
+// Optionally resid += delta, then out = rmsnorm(resid) * weight rounded to
+// act. resid fp32 [n][hidden], weight fp32 [hidden], delta (may be null) and
+// out of type act.
 void add_rmsnorm(float* resid, const uint16_t* delta, const float* weight, uint16_t* out, int n_tokens, int hidden,
-                 float eps, void* stream);
+                 float eps, Act act, void* stream);
 
 // Rows mode of a multi-sequence decode step: token t is the next token of
 // its own sequence, at position pos[t] of the cache slot slot[t] (device
@@ -32,9 +38,10 @@ struct KvRows {
 // In place on qkv [n][(n_heads + 2 n_kv) * head_dim] (q heads, then k, then v):
 // rotates q and k (HF rotate_half pairing j <-> j + head_dim/2, angle
 // position * inv_freq[j]) and stores k and v at their positions in the
-// layer's caches [n_kv][max_ctx][head_dim] (per slot in rows mode).
+// layer's caches [n_kv][max_ctx][head_dim] (per slot in rows mode). qkv and
+// the caches are of type act.
 void rope_store_kv(uint16_t* qkv, int n_tokens, int n_heads, int n_kv, int head_dim, const float* inv_freq,
-                   const int* pos0, const KvRows& rows, uint16_t* k_cache, uint16_t* v_cache, int max_ctx,
+                   const int* pos0, const KvRows& rows, uint16_t* k_cache, uint16_t* v_cache, int max_ctx, Act act,
                    void* stream);
 
 inline constexpr int kMaxKvSplits = 64;  // split-KV pieces of one decode attention
@@ -49,6 +56,7 @@ struct AttentionArgs {
   int window = 0;  // sliding window (keys with pos - key < window), 0 = none
   float* partial = nullptr;  // split-KV scratch, attention_partial_floats() floats
   int kv_splits = 1;         // 1..64; > 1 only for decode (n_tokens == 1, or rows mode)
+  Act act = Act::F16;        // type of qkv, the caches and out
   // Rows mode: n_tokens sequences with one query each (head_dim >= 64 only;
   // the caller loops over rows for smaller heads).
   KvRows rows;
@@ -56,11 +64,12 @@ struct AttentionArgs {
 size_t attention_partial_floats(int n_heads, int head_dim, int kv_splits, int n_rows = 1);
 void attention(const AttentionArgs& a, void* stream);
 
-// out[t][i] = silu(gate) * up, fp16, from gate_up [n][2 inter]: gate_up[t][i]
-// and gate_up[t][inter + i] (block 0), or gate and up interleaved in blocks
-// of `block` features (cuda/row_stack.h: the packing of the GEMV kernels'
-// SwiGLU epilogue, whose other kernels write the same order).
-void swiglu(const uint16_t* gate_up, uint16_t* out, int n_tokens, int inter, int block, void* stream);
+// out[t][i] = silu(gate) * up from gate_up [n][2 inter], both of type act:
+// gate_up[t][i] and gate_up[t][inter + i] (block 0), or gate and up
+// interleaved in blocks of `block` features (cuda/row_stack.h: the packing
+// of the GEMV kernels' SwiGLU epilogue, whose other kernels write the same
+// order).
+void swiglu(const uint16_t* gate_up, uint16_t* out, int n_tokens, int inter, int block, Act act, void* stream);
 
 // The sampler's LogitPool of each row on the device: for row r of logits
 // [rows][vocab], ids[r][0 .. min(n, cap)) and values[r][...] = every logit

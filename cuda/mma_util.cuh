@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "cuda/act_type.cuh"
+
 namespace awq::cuda {
 
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
@@ -58,7 +60,22 @@ __device__ __forceinline__ uint32_t dequant_pair(uint32_t v, uint32_t scale2, ui
   return *reinterpret_cast<uint32_t*>(&h);
 }
 
-// {scale, 1024+zero} pair word -> both halves = scale / both halves = 1024+zero.
+// dequant_pair for activation type A: zero2 holds kBias + z in both halves
+// (1024 + z for fp16, 128 + z for bf16), scale2 the scale in both halves.
+template <Act A>
+__device__ __forceinline__ uint32_t dequant_pair_t(uint32_t v, uint32_t scale2, uint32_t zero2) {
+  if constexpr (A == Act::F16) {
+    return dequant_pair(v, scale2, zero2);
+  } else {
+    const uint32_t biased = lop3_and_or(v, 0x000f000fu, ActTraits<A>::kMagic2);
+    __nv_bfloat162 h = *reinterpret_cast<const __nv_bfloat162*>(&biased);
+    h = __hmul2(__hsub2(h, *reinterpret_cast<const __nv_bfloat162*>(&zero2)),
+                *reinterpret_cast<const __nv_bfloat162*>(&scale2));
+    return *reinterpret_cast<uint32_t*>(&h);
+  }
+}
+
+// {scale, kBias+zero} pair word -> both halves = scale / both halves = kBias+zero.
 __device__ __forceinline__ uint32_t dup_low(uint32_t w) { return __byte_perm(w, 0, 0x1010); }
 __device__ __forceinline__ uint32_t dup_high(uint32_t w) { return __byte_perm(w, 0, 0x3232); }
 

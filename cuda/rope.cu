@@ -3,10 +3,11 @@
 // head h of token t at position pos0[0] + t, or, in rows mode (KvRows set),
 // at rows.pos[t] of cache slot rows.slot[t]. Angles in fp32 from the host's
 // inv_freq table (same formula as the CPU path), sincosf (full precision:
-// positions reach 1e5). v heads are only copied into the cache.
+// positions reach 1e5); rotated q and k are rounded once to the activation
+// type (fp16 or bf16) of qkv and the caches. v heads are only copied into
+// the cache.
 // PRECOND: head_dim even and <= 1024; pos0 + n_tokens <= max_ctx.
-#include <cuda_fp16.h>
-
+#include "cuda/act_type.cuh"
 #include "cuda/cuda_check.h"
 #include "cuda/launch.h"
 #include "cuda/pdl.cuh"
@@ -14,8 +15,12 @@
 namespace awq::cuda {
 namespace {
 
-__global__ void rope_store_kernel(__half* qkv, int n_heads, int n_kv, int head_dim, const float* inv_freq,
-                                  const int* pos0, KvRows rows, __half* k_cache, __half* v_cache, int max_ctx) {
+template <Act A>
+__global__ void rope_store_kernel(typename ActTraits<A>::T* qkv, int n_heads, int n_kv, int head_dim,
+                                  const float* inv_freq, const int* pos0, KvRows rows,
+                                  typename ActTraits<A>::T* k_cache, typename ActTraits<A>::T* v_cache, int max_ctx) {
+  using Tr = ActTraits<A>;
+  using T = typename Tr::T;
   pdl_launch_dependents();
   // Positions (uploaded before the pass) and inv_freq are read and the angle
   // computed before waiting for the q/k/v projection (cuda/pdl.cuh).
@@ -29,20 +34,20 @@ __global__ void rope_store_kernel(__half* qkv, int n_heads, int n_kv, int head_d
     k_cache += slot;
     v_cache += slot;
   }
-  __half* head = qkv + (size_t(t) * (n_heads + 2 * n_kv) + h) * head_dim;
+  T* head = qkv + (size_t(t) * (n_heads + 2 * n_kv) + h) * head_dim;
   if (h >= n_heads + n_kv) {  // v head
     const int kvh = h - n_heads - n_kv;
-    __half* dst = v_cache + (size_t(kvh) * max_ctx + pos) * head_dim;
+    T* dst = v_cache + (size_t(kvh) * max_ctx + pos) * head_dim;
     dst[j] = head[j];
     dst[j + half_dim] = head[j + half_dim];
     return;
   }
-  const float x0 = __half2float(head[j]), x1 = __half2float(head[j + half_dim]);
-  const __half r0 = __float2half_rn(x0 * c - x1 * s), r1 = __float2half_rn(x1 * c + x0 * s);
+  const float x0 = Tr::to_float(head[j]), x1 = Tr::to_float(head[j + half_dim]);
+  const T r0 = Tr::from_float(x0 * c - x1 * s), r1 = Tr::from_float(x1 * c + x0 * s);
   head[j] = r0;
   head[j + half_dim] = r1;
   if (h >= n_heads) {
-    __half* dst = k_cache + (size_t(h - n_heads) * max_ctx + pos) * head_dim;
+    T* dst = k_cache + (size_t(h - n_heads) * max_ctx + pos) * head_dim;
     dst[j] = r0;
     dst[j + half_dim] = r1;
   }
@@ -51,13 +56,15 @@ __global__ void rope_store_kernel(__half* qkv, int n_heads, int n_kv, int head_d
 }  // namespace
 
 void rope_store_kv(uint16_t* qkv, int n_tokens, int n_heads, int n_kv, int head_dim, const float* inv_freq,
-                   const int* pos0, const KvRows& rows, uint16_t* k_cache, uint16_t* v_cache, int max_ctx,
+                   const int* pos0, const KvRows& rows, uint16_t* k_cache, uint16_t* v_cache, int max_ctx, Act act,
                    void* stream) {
   if (n_tokens <= 0) return;
-  launch_pdl(rope_store_kernel, dim3(n_tokens, n_heads + 2 * n_kv), head_dim / 2, 0, static_cast<cudaStream_t>(stream),
-             reinterpret_cast<__half*>(qkv), n_heads, n_kv, head_dim, inv_freq, pos0, rows,
-             reinterpret_cast<__half*>(k_cache),
-             reinterpret_cast<__half*>(v_cache), max_ctx);
+  with_act(act, [&]<Act A>() {
+    using T = typename ActTraits<A>::T;
+    launch_pdl(rope_store_kernel<A>, dim3(n_tokens, n_heads + 2 * n_kv), head_dim / 2, 0,
+               static_cast<cudaStream_t>(stream), reinterpret_cast<T*>(qkv), n_heads, n_kv, head_dim, inv_freq, pos0,
+               rows, reinterpret_cast<T*>(k_cache), reinterpret_cast<T*>(v_cache), max_ctx);
+  });
   AWQ_CUDA_CHECK_LAUNCH();
 }
 

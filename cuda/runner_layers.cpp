@@ -27,8 +27,8 @@ constexpr int kRowsGemvMaxTokens = 64;
 bool CudaRunnerImpl::linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, uint16_t* act) {
   const cuda::MatmulWorkspace ws = matmul_scratch_->view();
   if (!l.quantized) {
-    blas_->gemm_f16(l.dense.get(), x, y, m, l.out_features, l.in_features);
-    if (l.bias.size()) cuda::add_bias(y, l.bias.get(), m, l.out_features, stream_);
+    blas_->gemm(opt_.act, l.dense.get(), x, y, m, l.out_features, l.in_features);
+    if (l.bias.size()) cuda::add_bias(y, l.bias.get(), m, l.out_features, opt_.act, stream_);
     return false;
   }
   if (l.layout == cuda::WeightLayout::Exllama) return exllama_linear(l, x, m, y, act);
@@ -46,8 +46,8 @@ bool CudaRunnerImpl::linear(const DeviceLinear& l, const uint16_t* x, int m, uin
         cuda::awq_gemm_matmul(l.view, x, m, y, ws, stream_);
       } else {
         cuda::awq_dequantize(l.view, dequant_.get(), stream_);
-        blas_->gemm_f16(dequant_.get(), x, y, m, l.out_features, l.in_features);
-        if (l.view.bias) cuda::add_bias(y, l.view.bias, m, l.out_features, stream_);
+        blas_->gemm(opt_.act, dequant_.get(), x, y, m, l.out_features, l.in_features);
+        if (l.view.bias) cuda::add_bias(y, l.view.bias, m, l.out_features, opt_.act, stream_);
       }
       break;
   }
@@ -58,11 +58,11 @@ void CudaRunnerImpl::mlp_activation(const LayerDevice& l, int n) {
   const int inter = w_->config.intermediate_size;
   if (!l.gate_up_parts.empty()) {
     parts_side_by_side(l.gate_up_parts, xn_.get(), n, gate_up_.get(), size_t(2) * inter);
-    cuda::swiglu(gate_up_.get(), act_.get(), n, inter, 0, stream_);
+    cuda::swiglu(gate_up_.get(), act_.get(), n, inter, 0, opt_.act, stream_);
     return;
   }
   if (!linear(l.gate_up, xn_.get(), n, gate_up_.get(), act_.get()))
-    cuda::swiglu(gate_up_.get(), act_.get(), n, inter, l.gate_up.interleave, stream_);
+    cuda::swiglu(gate_up_.get(), act_.get(), n, inter, l.gate_up.interleave, opt_.act, stream_);
 }
 
 void CudaRunnerImpl::qkv_projection(const LayerDevice& l, int n) {
@@ -110,7 +110,7 @@ bool CudaRunnerImpl::exllama_linear(const DeviceLinear& l, const uint16_t* x, in
   }
   cuda::exllama_dequantize(l.xview, dequant_.get(), stream_);
   blas_->gemm_f16_kn(dequant_.get(), l.xview.out_padded, x, y, m, l.out_features, l.in_features);
-  if (l.xview.bias) cuda::add_bias(y, l.xview.bias, m, l.out_features, stream_);
+  if (l.xview.bias) cuda::add_bias(y, l.xview.bias, m, l.out_features, cuda::Act::F16, stream_);
   return false;
 }
 
@@ -130,6 +130,7 @@ void CudaRunnerImpl::attention(const Pass& p, size_t li) {
   a.window = c.sliding_window.value_or(0);
   a.partial = attn_partial_.get();
   a.kv_splits = kv_splits_;
+  a.act = opt_.act;
   if (p.kind == Pass::Kind::Sequence) return cuda::attention(a, stream_);
   if (p.kind == Pass::Kind::Rows && c.head_dim >= 64) {
     // Rows fill the grid as split-KV pieces do; the scratch holds kv_splits_ pieces.
@@ -161,33 +162,35 @@ void CudaRunnerImpl::run_layers(const Pass& p) {
   const bool per_token = p.kind != Pass::Kind::Sequence;
   const cuda::KvRows rows = per_token ? cuda::KvRows{row_pos_.get(), row_slot_.get(), slot_stride()} : cuda::KvRows{};
   const size_t cache_offset = per_token ? 0 : size_t(p.slot) * slot_stride();
-  cuda::embed_tokens(embed_.get(), tokens_.get(), n, c.hidden_size, resid_.get(), stream_);
+  cuda::embed_tokens(embed_.get(), tokens_.get(), n, c.hidden_size, resid_.get(), opt_.act, stream_);
   for (size_t li = 0; li < layers_.size(); ++li) {
     const LayerDevice& l = layers_[li];
     const Ablation& skip = ablate_;
     if (!skip.norm)
       cuda::add_rmsnorm(resid_.get(), li == 0 ? nullptr : proj_.get(), l.input_norm.get(), xn_.get(), n,
-                        c.hidden_size, eps, stream_);
+                        c.hidden_size, eps, opt_.act, stream_);
     if (!skip.linears) qkv_projection(l, n);
     if (!skip.rope)
       cuda::rope_store_kv(qkv_.get(), n, c.num_heads, c.num_kv_heads, c.head_dim, inv_freq_.get(), pos_.get(), rows,
-                          k_cache_[li].get() + cache_offset, v_cache_[li].get() + cache_offset, max_ctx_, stream_);
+                          k_cache_[li].get() + cache_offset, v_cache_[li].get() + cache_offset, max_ctx_, opt_.act,
+                          stream_);
     if (!skip.attention) attention(p, li);
     if (!skip.linears) linear(l.o, attn_.get(), n, proj_.get());
     if (!skip.norm)
-      cuda::add_rmsnorm(resid_.get(), proj_.get(), l.post_norm.get(), xn_.get(), n, c.hidden_size, eps, stream_);
+      cuda::add_rmsnorm(resid_.get(), proj_.get(), l.post_norm.get(), xn_.get(), n, c.hidden_size, eps, opt_.act,
+                        stream_);
     if (!skip.linears) {
       mlp_activation(l, n);
       linear(l.down, act_.get(), n, proj_.get());
     }
   }
-  cuda::add_rmsnorm(resid_.get(), proj_.get(), final_norm_.get(), xn_.get(), n, c.hidden_size, eps, stream_);
+  cuda::add_rmsnorm(resid_.get(), proj_.get(), final_norm_.get(), xn_.get(), n, c.hidden_size, eps, opt_.act, stream_);
 }
 
 void CudaRunnerImpl::lm_head(const uint16_t* x, int rows) {
   const ModelConfig& c = w_->config;
   const uint16_t* head = c.tie_word_embeddings ? embed_.get() : lm_head_.get();
-  blas_->gemm_f32out(head, x, logits_.get(), rows, c.vocab_size, c.hidden_size);
+  blas_->gemm_f32out(opt_.act, head, x, logits_.get(), rows, c.vocab_size, c.hidden_size);
 }
 
 }  // namespace awq::cuda_runner_internal

@@ -1,13 +1,13 @@
 // SwiGLU activation and greedy argmax.
-//   swiglu: one thread per output element, out = silu(g) * u in fp32, rounded once.
+//   swiglu: one thread per output element, out = silu(g) * u in fp32, rounded
+//     once to the activation type (fp16 or bf16) of gate_up and out.
 //   argmax_rows: one 1024-thread block per row; first index wins ties (torch.argmax).
 // PRECOND: gate_up is [n][2 * inter] (the fused gate+up linear): gate then up,
 // or (block > 0) blocks of `block` gate values each followed by the same
 // features' up values (cuda/row_stack.h); inter % block == 0.
-#include <cuda_fp16.h>
-
 #include <cfloat>
 
+#include "cuda/act_type.cuh"
 #include "cuda/cuda_check.h"
 #include "cuda/launch.h"
 #include "cuda/pdl.cuh"
@@ -15,16 +15,19 @@
 namespace awq::cuda {
 namespace {
 
-__global__ void swiglu_kernel(const __half* gate_up, __half* out, int n_tokens, int inter, int block) {
+template <Act A>
+__global__ void swiglu_kernel(const typename ActTraits<A>::T* gate_up, typename ActTraits<A>::T* out, int n_tokens,
+                              int inter, int block) {
+  using Tr = ActTraits<A>;
   pdl_launch_dependents();
   pdl_wait();
   const size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= size_t(n_tokens) * inter) return;
   const size_t t = i / inter, c = i % inter;
-  const __half* row = gate_up + t * 2 * inter;
+  const typename Tr::T* row = gate_up + t * 2 * inter;
   const size_t gi = block ? c / block * 2 * block + c % block : c, ui = block ? gi + block : c + inter;
-  const float g = __half2float(row[gi]), u = __half2float(row[ui]);
-  out[i] = __float2half_rn(g / (1.f + __expf(-g)) * u);
+  const float g = Tr::to_float(row[gi]), u = Tr::to_float(row[ui]);
+  out[i] = Tr::from_float(g / (1.f + __expf(-g)) * u);
 }
 
 __device__ void better(float& best, int& idx, float v, int i) {
@@ -71,11 +74,14 @@ __global__ void argmax_kernel(const float* logits, int vocab, int* ids) {
 
 }  // namespace
 
-void swiglu(const uint16_t* gate_up, uint16_t* out, int n_tokens, int inter, int block, void* stream) {
+void swiglu(const uint16_t* gate_up, uint16_t* out, int n_tokens, int inter, int block, Act act, void* stream) {
   const size_t total = size_t(n_tokens) * inter;
   if (!total) return;
-  launch_pdl(swiglu_kernel, unsigned((total + 255) / 256), 256, 0, static_cast<cudaStream_t>(stream),
-             reinterpret_cast<const __half*>(gate_up), reinterpret_cast<__half*>(out), n_tokens, inter, block);
+  with_act(act, [&]<Act A>() {
+    using T = typename ActTraits<A>::T;
+    launch_pdl(swiglu_kernel<A>, unsigned((total + 255) / 256), 256, 0, static_cast<cudaStream_t>(stream),
+               reinterpret_cast<const T*>(gate_up), reinterpret_cast<T*>(out), n_tokens, inter, block);
+  });
   AWQ_CUDA_CHECK_LAUNCH();
 }
 

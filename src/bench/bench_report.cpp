@@ -111,8 +111,8 @@ std::string format_bench_table(const BenchReport& report) {
       "method: batch 1; length L = a prefill of L random tokens, then L greedy decode steps; prefill tok/s = L / "
       "time of that first forward, decode tok/s = 1 / median step time; medians of {} reps after a warm-up\n",
       h.reps);
-  out += "decode GB/s: bytes one decode step reads (AWQ int4 weights + fp16 scales + int4 zeros, fp16 lm_head, "
-         "norms, one embedding row, the KV cache at the mean decode context: fp16 on the GPU, the --dtype on the "
+  out += "decode GB/s: bytes one decode step reads (AWQ int4 weights + 16-bit scales + int4 zeros, 16-bit lm_head, "
+         "norms, one embedding row, the KV cache at the mean decode context: 16-bit on the GPU, the --dtype on the "
          "CPU) x decode tok/s\n";
   out += report.on_gpu ? "memory: in use on the card after the row (cudaMemGetInfo total - free: the CUDA context and "
                          "any other process included; the KV cache is sized for the longest length)\n"

@@ -68,10 +68,14 @@ constexpr int kAutoGpuSequences = 256;
 
 std::unique_ptr<ModelRunner> make_gpu(std::shared_ptr<const ModelWeights> weights, const ModelFlags& f, int device) {
   refuse_cpu_only_flags(f);
-  if (!f.dtype.empty() && f.dtype != "float16")
-    usage_error("--dtype {} is not available on the GPU, which computes in float16", f.dtype);
+  if (f.dtype == "float32")
+    usage_error("--dtype float32 is not available on the GPU, which computes in float16 or bfloat16");
+  const bool bf16 = f.dtype == "bfloat16";
+  if (bf16 && f.version == "exllama")
+    usage_error("--version exllama runs in float16 only; drop --dtype bfloat16 or pick another --version");
   CudaRunnerOptions opt;
   opt.device = device;
+  opt.act = bf16 ? cuda::Act::BF16 : cuda::Act::F16;
   opt.max_context = context_positions(f);
   opt.kernels = f.version == "gemm"      ? CudaKernelFamily::Gemm
                 : f.version == "gemv"    ? CudaKernelFamily::Gemv

@@ -123,7 +123,7 @@ TEST_CASE("exllama dequantize is bit-exact and dequant + cuBLAS matches referenc
     cuda::DeviceBuffer<uint16_t> dy(size_t(m) * s.out);
     test::poison(dy);
     blas.gemm_f16_kn(dw.get(), packed.out_padded, dx.get(), dy.get(), m, s.out, s.in);
-    cuda::add_bias(dy.get(), w.view.bias, m, s.out, nullptr);
+    cuda::add_bias(dy.get(), w.view.bias, m, s.out, cuda::Act::F16, nullptr);
     const auto y = test::to_float(dy.download());
     CHECK(test::count_nonfinite(y) == 0);
     CHECK(test::rel_error(y, ref) < 2e-3);

@@ -3,13 +3,14 @@
 // over 8 KV heads, vocab 32000, g128 - cut to 2 of its 32 layers so that the
 // CPU side stays short: logits of every prompt position, a decode step (the
 // CUDA-graph path) and greedy tokens, on a fresh random prompt; every kernel
-// family, fused and unfused modules.
+// family, fused and unfused modules; fp16 and bf16 activations.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <functional>
 
 #include "cuda/cuda_runner.h"
+#include "src/common/error.h"
 #include "src/engine/cpu_runner.h"
 #include "tests/cuda/runner_test_util.h"
 
@@ -82,6 +83,57 @@ TEST_CASE("cuda runner matches the cpu engine on a Mistral-7B-shaped model", "[c
     CHECK(gpu->forward_greedy(std::span<const int>(&last, 1), int(prompt.size()) + 4) ==
           int(std::max_element(check.begin(), check.end()) - check.begin()));
   }
+}
+
+// bf16 activations against the CPU engine in its BFloat16 mode, which rounds
+// to bf16 where the GPU stores activations (the GPU's residual stream stays
+// fp32 and its scales are bf16, so the two differ by a few bf16 roundings:
+// ~2^-9 relative each). A kernel reading bf16 bits as fp16, or the fp16
+// zero-point bias in bf16, is off by O(1).
+TEST_CASE("cuda runner in bf16 matches the cpu engine on a Mistral-7B-shaped model", "[cuda][runner][7b][bf16]") {
+  const test::TempSynthModel model("mistral-7b", 2);
+  auto weights = std::make_shared<const ModelWeights>(load_model(model.dir));
+  const int vocab = weights->config.vocab_size;
+
+  std::vector<int> prompt(40);  // above 16 tokens: the GEMM kernel and dequantize + cuBLAS run too
+  for (int& t : prompt) t = int(test::rng()() % unsigned(vocab));
+  INFO("synthetic seed " << model.seed);
+
+  CpuRunnerOptions cpu_opt;
+  cpu_opt.max_context = 64;
+  cpu_opt.dtype = ActivationDType::BFloat16;
+  auto cpu = make_cpu_runner(weights, cpu_opt);
+  std::vector<float> ref;
+  cpu->forward(prompt, 0, true, ref);
+  struct Config {
+    CudaKernelFamily family;
+    bool fused;
+  };
+  for (const Config cfg : {Config{CudaKernelFamily::Auto, true}, Config{CudaKernelFamily::Gemv, true},
+                           Config{CudaKernelFamily::Gemm, true}, Config{CudaKernelFamily::Auto, false}}) {
+    INFO("family " << int(cfg.family) << (cfg.fused ? " fused" : " unfused"));
+    CudaRunnerOptions opt;
+    opt.max_context = 64;
+    opt.kernels = cfg.family;
+    opt.fused = cfg.fused;
+    opt.act = cuda::Act::BF16;
+    auto gpu = make_cuda_runner(weights, opt);
+    std::vector<float> got;
+    gpu->forward(prompt, 0, true, got);
+    const double prefill_err = max_row_error(got, ref, int(prompt.size()), vocab);
+    std::vector<float> cpu_logits(ref.end() - vocab, ref.end()), gpu_logits;
+    const int next = int(std::max_element(cpu_logits.begin(), cpu_logits.end()) - cpu_logits.begin());
+    cpu->forward(std::span<const int>(&next, 1), int(prompt.size()), false, cpu_logits);
+    gpu->forward(std::span<const int>(&next, 1), int(prompt.size()), false, gpu_logits);
+    const double decode_err = max_row_error(gpu_logits, cpu_logits, 1, vocab);
+    WARN("bf16 relative error: prefill " << prefill_err << ", decode " << decode_err);
+    CHECK(prefill_err < 5e-2);
+    CHECK(decode_err < 5e-2);
+  }
+  CudaRunnerOptions exllama;
+  exllama.kernels = CudaKernelFamily::Exllama;
+  exllama.act = cuda::Act::BF16;
+  CHECK_THROWS_AS(make_cuda_runner(weights, exllama), Error);
 }
 
 }  // namespace awq

@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "cuda/act_type.h"
 #include "cuda/device_buffer.h"
 #include "src/common/half.h"
 #include "src/model/quant_linear.h"
@@ -33,6 +34,24 @@ inline std::vector<float> to_float(const std::vector<uint16_t>& h) {
   std::vector<float> f(h.size());
   for (size_t i = 0; i < h.size(); ++i) f[i] = fp16_to_float(h[i]);
   return f;
+}
+
+// The same for either activation type (cuda/act_type.h): the bits of fp16
+// or bf16 values uniform in [-amp, amp], and their values.
+inline std::vector<uint16_t> random_act(cuda::Act act, size_t n, float amp = 1.f) {
+  std::vector<uint16_t> v = random_f16(n, amp);
+  if (act == cuda::Act::BF16)
+    for (auto& x : v) x = float_to_bf16(fp16_to_float(x));
+  return v;
+}
+inline std::vector<float> to_float(cuda::Act act, const std::vector<uint16_t>& h) {
+  if (act == cuda::Act::F16) return to_float(h);
+  std::vector<float> f(h.size());
+  for (size_t i = 0; i < h.size(); ++i) f[i] = bf16_to_float(h[i]);
+  return f;
+}
+inline uint16_t from_float(cuda::Act act, float f) {
+  return act == cuda::Act::F16 ? float_to_fp16(f) : float_to_bf16(f);
 }
 
 // Random AWQ linear with realistic scales (~0.01) and zeros around 8.

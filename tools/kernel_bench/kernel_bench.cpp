@@ -1,11 +1,12 @@
 // awq-kernel-bench: for each Mistral-7B / Llama-2-7B linear shape and token
 // count M, times (CUDA events around graph replays, warm-up, median of 25)
-// the tensor-core AWQ kernel, dequantize + cuBLAS, and plain fp16 cuBLAS on
-// the same shape. Launches rotate over several weight copies so that L2
-// (50 MB on H100) cannot serve repeats. Prints achieved GB/s (int4 weights +
-// scales + zeros + activations in and out) and its share of the device-to-
-// device copy bandwidth measured in the same run, and TFLOP/s for M >= 64.
-// Usage: awq-kernel-bench   (stdout: the table)
+// the tensor-core AWQ kernel, dequantize + cuBLAS, and plain cuBLAS on the
+// same shape, with fp16 activations (bf16 with --bf16). Launches rotate over
+// several weight copies so that L2 (50 MB on H100) cannot serve repeats.
+// Prints achieved GB/s (int4 weights + scales + zeros + activations in and
+// out) and its share of the device-to-device copy bandwidth measured in the
+// same run, and TFLOP/s for M >= 64.
+// Usage: awq-kernel-bench [--bf16]   (stdout: the table)
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -99,21 +100,24 @@ QuantLinear random_linear(int k, int n, int group) {
 
 struct Device {
   std::vector<DeviceBuffer<uint32_t>> qweight, scale_zero;
-  std::vector<DeviceBuffer<uint16_t>> dense;  // fp16 W for the cuBLAS baseline
+  std::vector<DeviceBuffer<uint16_t>> dense;  // W for the cuBLAS baseline
   std::vector<MmaWeightsView> views;
 };
 
 // Several copies of one shape's packed weights (so that L2 cannot serve
-// repeats), and fp16 dense copies for the cuBLAS baseline when dense > 0.
-Device upload_shape(const Shape& s, int group, int dense, int& copies_out) {
-  const MmaPackedHost packed = pack_mma(random_linear(s.k, s.n, group));
+// repeats), for activations of type act, and dense copies for the cuBLAS
+// baseline when dense > 0.
+Device upload_shape(const Shape& s, int group, int dense, int& copies_out, Act act = Act::F16) {
+  MmaPackedHost packed = pack_mma(random_linear(s.k, s.n, group));
+  if (act == Act::BF16) mma_pack_to_bf16(packed);
   const size_t q_bytes = packed.qweight.size() * 4 + packed.scale_zero.size() * 4;
   const int copies = int(std::clamp<size_t>(kRotateBytes / q_bytes + 1, 2, 24));
   Device d;
   for (int i = 0; i < copies; ++i) {
     d.qweight.emplace_back(std::span<const uint32_t>(packed.qweight));
     d.scale_zero.emplace_back(std::span<const uint32_t>(packed.scale_zero));
-    d.views.push_back({d.qweight.back().get(), d.scale_zero.back().get(), nullptr, s.k, s.n, packed.out_padded, group});
+    d.views.push_back(
+        {d.qweight.back().get(), d.scale_zero.back().get(), nullptr, s.k, s.n, packed.out_padded, group, act});
   }
   for (int i = 0; i < dense; ++i) {
     d.dense.emplace_back(size_t(s.k) * s.n);
@@ -223,7 +227,7 @@ void run_exllama() {
     for (int m : {64, 256, 2048}) {
       const double t_mma = time_graph(stream, launches, [&](int i) {
         awq_dequantize(d.views[i % copies], wdq.get(), stream);
-        blas.gemm_f16(wdq.get(), x.get(), y.get(), m, s.n, s.k);
+        blas.gemm(Act::F16, wdq.get(), x.get(), y.get(), m, s.n, s.k);
       });
       const double t_exl = time_graph(stream, launches, [&](int i) {
         exllama_dequantize(xv[i % copies], wdq.get(), stream);
@@ -239,15 +243,15 @@ void run_exllama() {
   AWQ_CUDA_CHECK(cudaStreamDestroy(stream));
 }
 
-void run(int max_m_arg) {
+void run(int max_m_arg, Act act) {
   const std::string name = select_device(0);
   cudaStream_t stream;
   AWQ_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   const double memcpy_gbs = copy_bandwidth_gbs(stream), kernel_gbs = copy_kernel_gbs(stream);
   const double copy_gbs = std::max(memcpy_gbs, kernel_gbs);
   std::printf("device: %s, %d SMs; 1 GiB D2D copy (read+write): cudaMemcpy %.0f GB/s, copy kernel %.0f GB/s; "
-              "%%bw below is of %.0f GB/s\n",
-              name.c_str(), device_sm_count(), memcpy_gbs, kernel_gbs, copy_gbs);
+              "%%bw below is of %.0f GB/s; %s activations\n",
+              name.c_str(), device_sm_count(), memcpy_gbs, kernel_gbs, copy_gbs, act_name(act));
 
   MatmulScratch scratch;
   const MatmulWorkspace ws = scratch.view();
@@ -261,14 +265,15 @@ void run(int max_m_arg) {
   const int group = 128;
   const int max_m = 2048;
   DeviceBuffer<uint16_t> x(size_t(max_m) * 14336), y(size_t(max_m) * 28672), wdq(size_t(14336) * 4096 * 2);
-  device_memset(x.get(), 0x3c, x.bytes());  // fp16 ~1.06 everywhere: finite, nonzero
+  device_memset(x.get(), 0x3c, x.bytes());  // fp16 ~1.06, bf16 ~0.011 everywhere: finite, nonzero
 
   std::printf("%-28s %5s | %9s %8s %6s %7s | %9s %7s | %9s %7s | %s\n", "shape (KxN)", "M", "awq us", "GB/s", "%bw",
-              "TFLOP/s", "dq+cb us", "TFLOP/s", "fp16cb us", "TFLOP/s", "best awq path");
+              "TFLOP/s", "dq+cb us", "TFLOP/s", act == Act::F16 ? "fp16cb us" : "bf16cb us", "TFLOP/s",
+              "best awq path");
   for (const Shape& s : shapes) {
     const int dense_copies = int(std::clamp<size_t>(kRotateBytes / (size_t(s.k) * s.n * 2) + 1, 2, 8));
     int copies = 0;
-    const Device d = upload_shape(s, group, dense_copies, copies);
+    const Device d = upload_shape(s, group, dense_copies, copies, act);
     // AWQ bytes as stored on disk: int4 weights, fp16 scales, int4 zeros.
     const double awq_bytes = double(s.k) * s.n / 2 + double(s.k) / group * s.n * 2.5;
     for (int m : ms) {
@@ -280,10 +285,10 @@ void run(int max_m_arg) {
       });
       const double t_dq = time_graph(stream, launches, [&](int i) {
         awq_dequantize(d.views[i % copies], wdq.get(), stream);
-        blas.gemm_f16(wdq.get(), x.get(), y.get(), m, s.n, s.k);
+        blas.gemm(act, wdq.get(), x.get(), y.get(), m, s.n, s.k);
       });
       const double t_cb = time_graph(stream, std::max(dense_copies, 8), [&](int i) {
-        blas.gemm_f16(d.dense[i % dense_copies].get(), x.get(), y.get(), m, s.n, s.k);
+        blas.gemm(act, d.dense[i % dense_copies].get(), x.get(), y.get(), m, s.n, s.k);
       });
       const double gbs = (awq_bytes + act_bytes) / (t_mma * 1e-6) / 1e9;
       auto tf = [&](double us) { return m >= 64 ? flops / (us * 1e-6) / 1e12 : 0.0; };
@@ -299,9 +304,9 @@ void run(int max_m_arg) {
 }  // namespace
 }  // namespace awq::cuda
 
-// Usage: awq-kernel-bench [MAX_M]  (token counts up to MAX_M, default 2048;
-// 16 gives the decode rows only), awq-kernel-bench --batch-rows, or
-// awq-kernel-bench --exllama.
+// Usage: awq-kernel-bench [--bf16] [MAX_M]  (token counts up to MAX_M,
+// default 2048; 16 gives the decode rows only; --bf16: bf16 activations),
+// awq-kernel-bench --batch-rows, or awq-kernel-bench --exllama.
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "--batch-rows") == 0) {
     awq::cuda::run_batch_rows();
@@ -311,13 +316,18 @@ int main(int argc, char** argv) {
     awq::cuda::run_exllama();
     return 0;
   }
+  const bool bf16 = argc > 1 && std::strcmp(argv[1], "--bf16") == 0;
+  if (bf16) {
+    --argc;
+    ++argv;
+  }
   const int max_m = argc > 1 ? std::atoi(argv[1]) : 2048;
   if (max_m < 1) {
-    std::fprintf(stderr, "usage: awq-kernel-bench [MAX_M]\n");
+    std::fprintf(stderr, "usage: awq-kernel-bench [--bf16] [MAX_M]\n");
     return 2;
   }
   try {
-    awq::cuda::run(max_m);
+    awq::cuda::run(max_m, bf16 ? awq::cuda::Act::BF16 : awq::cuda::Act::F16);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "awq-kernel-bench: %s\n", e.what());
     return 1;
