@@ -17,6 +17,18 @@
 // Launched with programmatic dependent launch: the first chunk's weights,
 // scales and zeros are requested before waiting for the kernel that wrote x.
 //
+// Tensor cores (m up to 64 tokens, kExllamaMmaMaxRows): block = 4 warps on
+// one 128-column tile over a K range (split-K over grid.y as above). Tokens
+// are the mma's A operand (m16 tiles from shared memory, staged per 32-k
+// chunk by cp.async), the weights its B operand. The n8 tiles are chosen so
+// that lane group g's columns are 4 adjacent ones: column 4g + nt of the
+// warp's 32 is n index g of n8 tile nt. Then each lane reads 16 bytes per
+// packed row (its 4 columns, as the GEMV), and the pair of k values it feeds
+// the mma sits in one nibble pair of the word: (k 2c, 2c + 1) of a packed
+// row is w & 0x000f000f (c = 0), 16 x (w & 0x00f000f0) (c = 1), and the same
+// of w >> 8 (c = 2, 3), so one shift, lop3 and hfma2 make the exact q - z
+// and one hmul2 the fp16 weight, which exllama_dequantize writes too.
+//
 // Dequantize: one thread per packed word column group (4 columns x 8 k),
 // writing W^T rows [k][out_padded] with 8-byte stores (256 bytes per warp
 // and row).
@@ -247,6 +259,170 @@ void launch_gemv(ExllamaParams p, const MatmulWorkspace& ws, int split_k, cudaSt
   AWQ_CUDA_CHECK_LAUNCH();
 }
 
+constexpr int kMmaWarps = 4, kMmaThreads = kMmaWarps * 32, kMmaStages = 3;
+constexpr int kXStride = kChunkK + 8;  // halves per staged x row: 80 bytes, ldmatrix conflict-free
+
+template <int MT>
+struct MmaSmem {
+  __half x[kMmaStages][16 * MT][kXStride];
+};
+
+template <int MT>
+__global__ void __launch_bounds__(kMmaThreads) exllama_mma_kernel(const ExllamaParams p) {
+  extern __shared__ uint4 smem_raw[];
+  MmaSmem<MT>& sm = *reinterpret_cast<MmaSmem<MT>*>(smem_raw);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, cq = lane % 4;
+  const int tile = blockIdx.x, col0 = tile * kTile + warp * 32 + 4 * g;  // the lane's 4 columns
+  const int nchunks = p.k / kChunkK;
+  const int c_begin = int(blockIdx.y) * nchunks / p.splits, c_end = (int(blockIdx.y) + 1) * nchunks / p.splits;
+  const size_t row_stride = size_t(p.n_padded) / 4;  // uint4 per packed row
+  const uint4* wp = p.qweight + col0 / 4;
+
+  uint4 cur[4], nxt[4];
+  auto load_w = [&](int chunk, uint4(&dst)[4]) {
+#pragma unroll
+    for (int r = 0; r < 4; ++r) dst[r] = __ldcs(wp + (size_t(chunk) * 4 + r) * row_stride);
+  };
+  auto load_x = [&](int chunk, int slot) {
+    for (int i = threadIdx.x; i < p.m * (kChunkK / 8); i += kMmaThreads) {
+      const int t = i / (kChunkK / 8), seg = i % (kChunkK / 8);
+      cp_async16(&sm.x[slot][t][seg * 8], p.x + size_t(t) * p.k + chunk * kChunkK + seg * 8);
+    }
+  };
+  // The lane's pair: (k 2c, 2c + 1) of a packed row, as half2 1024 + q
+  // (c even) or 1024 + 16 q (c odd), then times 1 or 1/16 plus the group's
+  // -(1024 + z) or -(64 + z).
+  const int shift = cq >= 2 ? 8 : 0;
+  const uint32_t mask = cq & 1 ? 0x00f000f0u : 0x000f000fu;
+  const __half2 mul = __float2half2_rn(cq & 1 ? 1.f / 16.f : 1.f);
+  __half2 add[4], scale[4];
+  int group = -1, group_end = 0;
+  auto set_group = [&](int chunk) {
+    group = chunk * kChunkK / p.group_size;
+    group_end = (group + 1) * p.group_size;
+    GroupConsts gc;
+    load_group(p.qzeros, p.scales, p.n_padded, group, col0, gc);
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      add[j] = cq & 1 ? gc.z16[j] : gc.z1[j];
+      scale[j] = __float2half2_rn(gc.s[j]);
+    }
+  };
+
+  pdl_launch_dependents();
+  if (c_begin < c_end) {
+    load_w(c_begin, cur);
+    set_group(c_begin);
+  }
+  pdl_wait();
+  // Token rows m .. 16 MT of the A tiles stay zero in every stage.
+  for (int i = threadIdx.x; i < kMmaStages * (16 * MT - p.m) * kXStride; i += kMmaThreads) {
+    const int slot = i / ((16 * MT - p.m) * kXStride), rest = i % ((16 * MT - p.m) * kXStride);
+    sm.x[slot][p.m + rest / kXStride][rest % kXStride] = __float2half(0.f);
+  }
+#pragma unroll
+  for (int s = 0; s < kMmaStages - 1; ++s) {
+    if (c_begin + s < c_end) load_x(c_begin + s, s);
+    cp_async_commit();
+  }
+
+  float acc[MT][4][4];
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < 4; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[mt][nt][e] = 0.f;
+
+  for (int c = c_begin; c < c_end; ++c) {
+    const int slot = (c - c_begin) % kMmaStages;
+    cp_async_wait<kMmaStages - 2>();
+    __syncthreads();  // chunk c's x is in; every warp is done with the slot refilled next
+    if (c + kMmaStages - 1 < c_end) load_x(c + kMmaStages - 1, (c - c_begin + kMmaStages - 1) % kMmaStages);
+    cp_async_commit();
+    if (c + 1 < c_end) load_w(c + 1, nxt);
+    if (c * kChunkK >= group_end) set_group(c);  // chunks lie inside one group (group_size % 32 == 0)
+#pragma unroll
+    for (int s = 0; s < 2; ++s) {  // k16 steps: packed rows 2s (k 0-7) and 2s + 1 (k 8-15)
+      uint32_t a[MT][4];
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) ldmatrix_x4(a[mt], &sm.x[slot][mt * 16 + (lane % 16)][s * 16 + (lane / 16) * 8]);
+      const uint32_t lo[4] = {cur[2 * s].x, cur[2 * s].y, cur[2 * s].z, cur[2 * s].w};
+      const uint32_t hi[4] = {cur[2 * s + 1].x, cur[2 * s + 1].y, cur[2 * s + 1].z, cur[2 * s + 1].w};
+#pragma unroll
+      for (int nt = 0; nt < 4; ++nt) {
+        const __half2 b0 = __hmul2(__hfma2(as_half2(lop3_and_or(lo[nt] >> shift, mask, 0x64006400u)), mul, add[nt]),
+                                   scale[nt]);
+        const __half2 b1 = __hmul2(__hfma2(as_half2(lop3_and_or(hi[nt] >> shift, mask, 0x64006400u)), mul, add[nt]),
+                                   scale[nt]);
+        const uint32_t b0w = *reinterpret_cast<const uint32_t*>(&b0), b1w = *reinterpret_cast<const uint32_t*>(&b1);
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) mma_16816(acc[mt][nt], a[mt], b0w, b1w);
+      }
+    }
+#pragma unroll
+    for (int r = 0; r < 4; ++r) cur[r] = nxt[r];
+  }
+  cp_async_wait<0>();
+
+  // acc[mt][nt][e]: token mt 16 + g (+ 8 for e >= 2), column col0 - 4 g +
+  // 4 (2 cq + e % 2) + nt, i.e. n index 2 cq + e % 2 of n8 tile nt.
+  auto for_each = [&](auto&& f) {
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+      for (int nt = 0; nt < 4; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int t = mt * 16 + g + (e >= 2 ? 8 : 0);
+          const int col = col0 - 4 * g + 4 * (2 * cq + e % 2) + nt;
+          if (t < p.m) f(t, col, acc[mt][nt][e]);
+        }
+  };
+  auto write = [&](int t, int col, float v) {
+    if (col < p.n) p.y[size_t(t) * p.n + col] = __float2half_rn(p.bias ? v + __half2float(p.bias[col]) : v);
+  };
+  if (p.splits == 1) return for_each(write);
+  // partial[split][token][n_padded]; the last block of the tile adds the
+  // splits in split order, each thread the elements it wrote.
+  for_each([&](int t, int col, float v) { __stcg(&p.partial[(size_t(blockIdx.y) * p.m + t) * p.n_padded + col], v); });
+  __shared__ int is_last;
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) is_last = atomicAdd(&p.counters[tile], 1u) == unsigned(p.splits - 1);
+  __syncthreads();
+  if (!is_last) return;
+  __threadfence();
+  for_each([&](int t, int col, float) {
+    float v = 0.f;
+    for (int sp = 0; sp < p.splits; ++sp) v += __ldcg(&p.partial[(size_t(sp) * p.m + t) * p.n_padded + col]);
+    write(t, col, v);
+  });
+  if (threadIdx.x == 0) p.counters[tile] = 0;
+}
+
+template <int MT>
+void launch_mma(ExllamaParams p, const MatmulWorkspace& ws, cudaStream_t stream) {
+  const int tiles = p.n_padded / kTile, nchunks = p.k / kChunkK;
+  const size_t smem = sizeof(MmaSmem<MT>);
+  static int resident = 0;
+  if (!resident) {
+    int per_sm = 0;
+    AWQ_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, exllama_mma_kernel<MT>, kMmaThreads, smem));
+    resident = std::max(1, per_sm) * device_sm_count();
+  }
+  // One wave of resident blocks, each with at least 8 chunks (256 k) so the
+  // x pipeline and the split-K fix-up stay a small part of a block's work.
+  int splits = std::clamp(resident / tiles, 1, std::max(1, nchunks / 8));
+  while (splits > 1 && (size_t(splits) * p.m * p.n_padded > ws.partial_floats || size_t(tiles) > ws.counter_count))
+    --splits;
+  p.splits = splits;
+  p.partial = ws.partial;
+  p.counters = ws.counters;
+  launch_pdl(exllama_mma_kernel<MT>, dim3(tiles, splits), kMmaThreads, smem, stream, p);
+  AWQ_CUDA_CHECK_LAUNCH();
+}
+
 __global__ void exllama_dequant_kernel(const uint4* qweight, const uint32_t* qzeros, const __half* scales,
                                        __half* out, int n_padded, int k, int group_size) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -304,6 +480,24 @@ void exllama_gemv_matmul(const ExllamaWeightsView& w, const uint16_t* x, int m, 
     case 7: return launch_gemv<7>(p, ws, split_k, s);
     default: return launch_gemv<8>(p, ws, split_k, s);
   }
+}
+
+void exllama_mma_matmul(const ExllamaWeightsView& w, const uint16_t* x, int m, uint16_t* y,
+                        const MatmulWorkspace& ws, void* stream) {
+  if (m <= 0) return;
+  if (m > kExllamaMmaMaxRows)
+    throw_cuda_error(cudaErrorInvalidValue, "exllama_mma_matmul: m > 64", __FILE__, __LINE__);
+  if (w.group_size % 32 != 0 || w.in_features % w.group_size != 0 || w.out_padded % kTile != 0)
+    throw_cuda_error(cudaErrorInvalidValue, "exllama_mma_matmul: unsupported shape", __FILE__, __LINE__);
+  const ExllamaParams p{reinterpret_cast<const uint4*>(w.qweight), w.qzeros,
+                        reinterpret_cast<const __half*>(w.scales), reinterpret_cast<const __half*>(w.bias),
+                        reinterpret_cast<const __half*>(x), reinterpret_cast<__half*>(y), m, w.out_features,
+                        w.out_padded, w.in_features, w.group_size, 1, 0, nullptr, nullptr};
+  const auto s = static_cast<cudaStream_t>(stream);
+  if (m <= 16) launch_mma<1>(p, ws, s);
+  else if (m <= 32) launch_mma<2>(p, ws, s);
+  else if (m <= 48) launch_mma<3>(p, ws, s);
+  else launch_mma<4>(p, ws, s);
 }
 
 void exllama_dequantize(const ExllamaWeightsView& w, uint16_t* out, void* stream) {
