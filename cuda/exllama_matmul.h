@@ -5,8 +5,7 @@
 //
 // As in ExLlama v2, small m runs a CUDA-core kernel that dequantizes in
 // registers (no tensor cores: at m <= 8 an mma tile would be mostly empty),
-// and large m dequantizes the matrix to fp16 for cuBLAS; between them a
-// tensor-core kernel reads the int4 layout directly.
+// and large m dequantizes the matrix to fp16 for cuBLAS.
 #pragma once
 #include <cstdint>
 
@@ -30,14 +29,6 @@ struct ExllamaWeightsView {
 inline constexpr int kExllamaGemvMaxRows = 8;
 void exllama_gemv_matmul(const ExllamaWeightsView& w, const uint16_t* x, int m, uint16_t* y,
                          const MatmulWorkspace& ws, void* stream, int split_k = 0, bool swiglu = false);
-
-// 1 <= m <= kExllamaMmaMaxRows on tensor cores, for the prompts between the
-// GEMV kernel's rows and dequantize + cuBLAS: it reads the int4 words
-// instead of writing and reading an fp16 copy of the matrix. Split-K as the
-// GEMV, deterministic; no SwiGLU epilogue.
-inline constexpr int kExllamaMmaMaxRows = 64;
-void exllama_mma_matmul(const ExllamaWeightsView& w, const uint16_t* x, int m, uint16_t* y,
-                        const MatmulWorkspace& ws, void* stream);
 
 // W^T as fp16 [K][out_padded] (row k holds every output channel's weight of
 // input k; padded columns are zero), for cuBLAS at large m (Cublas::gemm_f16_kn).

@@ -95,8 +95,7 @@ void CudaRunnerImpl::parts_side_by_side(const std::vector<DeviceLinear>& parts, 
 // fewer bytes than the fp16 matrix is written and read. Not further: a
 // 32-token prompt in four pieces prefilled at 1.9k tok/s against 3.4k through
 // dequantize + cuBLAS (H200, Mistral-7B shape) - the CUDA-core kernel's cost
-// grows with the rows, unlike the tensor-core GEMV's. Between them, up to 64
-// rows, the tensor-core kernel on the exllama layout (no fp16 copy).
+// grows with the rows, unlike the tensor-core GEMV's.
 constexpr int kExllamaPiecesMaxRows = 2 * cuda::kExllamaGemvMaxRows;
 bool CudaRunnerImpl::exllama_linear(const DeviceLinear& l, const uint16_t* x, int m, uint16_t* y, uint16_t* act) {
   const cuda::MatmulWorkspace ws = matmul_scratch_->view();
@@ -108,10 +107,6 @@ bool CudaRunnerImpl::exllama_linear(const DeviceLinear& l, const uint16_t* x, in
       cuda::exllama_gemv_matmul(l.xview, x + size_t(r) * l.in_features, std::min(kPiece, m - r),
                                 (swiglu ? act : y) + size_t(r) * width, ws, stream_, 0, swiglu);
     return swiglu;
-  }
-  if (m <= cuda::kExllamaMmaMaxRows) {
-    cuda::exllama_mma_matmul(l.xview, x, m, y, ws, stream_);
-    return false;
   }
   cuda::exllama_dequantize(l.xview, dequant_.get(), stream_);
   blas_->gemm_f16_kn(dequant_.get(), l.xview.out_padded, x, y, m, l.out_features, l.in_features);

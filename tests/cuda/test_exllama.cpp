@@ -1,9 +1,8 @@
 // The `--version exllama` kernels (cuda/exllama_matmul.cu) against a float64
 // host reference over QuantLinear::weight(), at Mistral-7B and SmolLM2
 // shapes, with zero points over the full 0..15 range (groups with zero point
-// 0 are the case AutoAWQ's exllama repack corrupts): the GEMV, the
-// tensor-core kernel, dequantize + cuBLAS; and the SwiGLU epilogue of both
-// layouts' GEMV kernels.
+// 0 are the case AutoAWQ's exllama repack corrupts); and the SwiGLU epilogue
+// of both layouts' GEMV kernels.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -96,49 +95,6 @@ TEST_CASE("exllama gemv split-K is deterministic and split-independent", "[cuda]
       CHECK(test::rel_error(run_gemv(w, x, m, ws, split), ref) < 2e-3);
     }
   }
-}
-
-std::vector<float> run_exllama_mma(const UploadedExllama& w, const std::vector<uint16_t>& x, int m, Workspace& ws) {
-  cuda::DeviceBuffer<uint16_t> dx{std::span<const uint16_t>(x)};
-  cuda::DeviceBuffer<uint16_t> dy(size_t(m) * w.view.out_features);
-  test::poison(dy);
-  cuda::exllama_mma_matmul(w.view, dx.get(), m, dy.get(), ws.view(), nullptr);
-  return test::to_float(dy.download());
-}
-
-// The tensor-core kernel multiplies the same fp16 weights exllama_dequantize
-// writes, with fp32 sums: the bound of dequantize + cuBLAS.
-TEST_CASE("exllama tensor-core kernel matches float64 reference", "[cuda][matmul][exllama]") {
-  cuda::select_device(0);
-  Workspace ws;
-  const Shape shapes[] = {{4096, 4096, 128}, {4096, 28672, 128}, {14336, 4096, 128}, {576, 576, 64},
-                          {576, 192, 64},    {576, 1536, 32},    {768, 320, 96},     {1344, 256, 1344},
-                          {4096, 1000, 128}};
-  for (const Shape& s : shapes) {
-    const QuantLinear lin = full_range_linear(s.in, s.out, s.group, s.out == 192 || s.out == 1000);
-    const UploadedExllama w(cuda::pack_exllama(lin));
-    const bool big = size_t(s.in) * s.out > (size_t(8) << 20);
-    for (int m : big ? std::vector<int>{17, 64} : std::vector<int>{1, 9, 16, 17, 31, 32, 33, 48, 49, 64}) {
-      const auto x = test::random_f16(size_t(m) * s.in);
-      const auto ref = test::reference_linear(lin, test::to_float(x), m);
-      INFO("shape " << s.in << "->" << s.out << " g" << s.group << " m=" << m);
-      const auto y = run_exllama_mma(w, x, m, ws);
-      CHECK(test::count_nonfinite(y) == 0);
-      CHECK(test::rel_error(y, ref) < 2e-3);
-    }
-  }
-}
-
-TEST_CASE("exllama tensor-core kernel is deterministic", "[cuda][matmul][exllama][sanitize]") {
-  cuda::select_device(0);
-  Workspace ws;
-  const QuantLinear lin = full_range_linear(4096, 1000, 128, true);  // split-K, a partial column tile, bias
-  const UploadedExllama w(cuda::pack_exllama(lin));
-  const int m = 40;
-  const auto x = test::random_f16(size_t(m) * 4096);
-  const auto y = run_exllama_mma(w, x, m, ws);
-  CHECK(y == run_exllama_mma(w, x, m, ws));  // bitwise repeatable
-  CHECK(test::rel_error(y, test::reference_linear(lin, test::to_float(x), m)) < 2e-3);
 }
 
 TEST_CASE("exllama dequantize is bit-exact and dequant + cuBLAS matches reference", "[cuda][matmul][exllama]") {

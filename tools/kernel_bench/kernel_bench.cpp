@@ -173,8 +173,7 @@ void run_batch_rows() {
 
 // --version exllama against the default path: the exllama GEMV kernel (auto
 // split and forced split-K counts) against the tensor-core GEMV at m <= 8,
-// the exllama kernels at short-prompt sizes, and both layouts' dequantize +
-// cuBLAS at prefill sizes.
+// and both layouts' dequantize + cuBLAS at prefill sizes.
 void run_exllama() {
   const std::string name = select_device(0);
   cudaStream_t stream;
@@ -223,28 +222,6 @@ void run_exllama() {
         std::printf(" %7.2f", t);
       }
       std::printf(" | %5.1f%%\n", 100.0 * bytes / (t_auto * 1e-6) / 1e9 / copy_gbs);
-      std::fflush(stdout);
-    }
-    // Short prompts: the exllama tensor-core kernel against the GEMV in
-    // 8-row pieces, dequantize + cuBLAS, and auto's GEMV rows (mma layout).
-    for (int m : {12, 16, 32, 64}) {
-      const double t_tc = time_graph(stream, launches, [&](int i) {
-        exllama_mma_matmul(xv[i % copies], x.get(), m, y.get(), ws, stream);
-      });
-      const double t_pieces = m > 16 ? 0 : time_graph(stream, launches, [&](int i) {
-        for (int r = 0; r < m; r += kExllamaGemvMaxRows)
-          exllama_gemv_matmul(xv[i % copies], x.get() + size_t(r) * s.k, std::min(kExllamaGemvMaxRows, m - r),
-                              y.get() + size_t(r) * s.n, ws, stream);
-      });
-      const double t_dq = time_graph(stream, launches, [&](int i) {
-        exllama_dequantize(xv[i % copies], wdq.get(), stream);
-        blas.gemm_f16_kn(wdq.get(), packed.out_padded, x.get(), y.get(), m, s.n, s.k);
-      });
-      const double t_rows = time_graph(stream, launches, [&](int i) {
-        awq_rows_matmul(d.views[i % copies], x.get(), m, y.get(), ws, stream);
-      });
-      std::printf("%-28s %5d | exllama us: tensor-core %8.2f, 8-row GEMV pieces %8.2f, dq+cb %8.2f | mma layout "
-                  "GEMV rows %8.2f\n", s.name, m, t_tc, t_pieces, t_dq, t_rows);
       std::fflush(stdout);
     }
     for (int m : {64, 256, 2048}) {
