@@ -130,8 +130,8 @@ __global__ void __launch_bounds__(kThreads) awq_mma_kernel(const MatmulParams<A>
       for (int j = 0; j < 4; ++j) {
         const uint32_t s0 = dup_low(sz[2 * j]), z0 = dup_high(sz[2 * j]);
         const uint32_t s1 = dup_low(sz[2 * j + 1]), z1 = dup_high(sz[2 * j + 1]);
-        const uint32_t a[4] = {dequant_pair_t<A>(words[j], s0, z0), dequant_pair_t<A>(words[j] >> 4, s1, z1),
-                               dequant_pair_t<A>(words[j] >> 8, s0, z0), dequant_pair_t<A>(words[j] >> 12, s1, z1)};
+        const uint32_t a[4] = {dequant_pair<A>(words[j], s0, z0), dequant_pair<A>(words[j] >> 4, s1, z1),
+                               dequant_pair<A>(words[j] >> 8, s0, z0), dequant_pair<A>(words[j] >> 12, s1, z1)};
 #pragma unroll
         for (int nt = 0; nt < T; ++nt) mma_16816_t<A>(acc[j][nt], a, b[nt][0], b[nt][1]);
       }
@@ -250,10 +250,10 @@ __global__ void __launch_bounds__(kDqSteps * 32) dequant_kernel(const uint32_t* 
       const uint32_t s1 = dup_low(sz[2 * j + 1]), z1 = dup_high(sz[2 * j + 1]);
       Elem* r0 = &staged[j * 16 + g][warp * 16 + 2 * c];
       Elem* r1 = &staged[j * 16 + g + 8][warp * 16 + 2 * c];
-      *reinterpret_cast<uint32_t*>(r0) = dequant_pair_t<A>(words[j], s0, z0);
-      *reinterpret_cast<uint32_t*>(r1) = dequant_pair_t<A>(words[j] >> 4, s1, z1);
-      *reinterpret_cast<uint32_t*>(r0 + 8) = dequant_pair_t<A>(words[j] >> 8, s0, z0);
-      *reinterpret_cast<uint32_t*>(r1 + 8) = dequant_pair_t<A>(words[j] >> 12, s1, z1);
+      *reinterpret_cast<uint32_t*>(r0) = dequant_pair<A>(words[j], s0, z0);
+      *reinterpret_cast<uint32_t*>(r1) = dequant_pair<A>(words[j] >> 4, s1, z1);
+      *reinterpret_cast<uint32_t*>(r0 + 8) = dequant_pair<A>(words[j] >> 8, s0, z0);
+      *reinterpret_cast<uint32_t*>(r1 + 8) = dequant_pair<A>(words[j] >> 12, s1, z1);
     }
   }
   __syncthreads();

@@ -1,5 +1,6 @@
 // Small device helpers shared by the tensor-core kernels: cp.async, ldmatrix,
-// mma.sync m16n8k16 (fp16 in, fp32 accumulate) and int4 -> fp16x2 dequant.
+// lop3 and the int4 -> fp16x2 / bf16x2 dequant (the mma itself is
+// mma_16816_t in act_type.cuh).
 #pragma once
 #include <cuda_fp16.h>
 
@@ -37,42 +38,22 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_addr(p)));
 }
 
-// d += a * b for one m16n8k16 tile.
-__device__ __forceinline__ void mma_16816(float (&d)[4], const uint32_t (&a)[4], const uint32_t b0, const uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
 __device__ __forceinline__ uint32_t lop3_and_or(uint32_t a, uint32_t mask, uint32_t magic) {
   uint32_t r;
   asm("lop3.b32 %0, %1, %2, %3, 0xea;\n" : "=r"(r) : "r"(a), "r"(mask), "r"(magic));  // (a & mask) | magic
   return r;
 }
 
-// Nibbles at bits [0,4) and [16,20) of v -> half2 (q_lo, q_hi) - zero, times scale.
-// zero2 holds 1024 + z in both halves: (1024 + q) - (1024 + z) is exact.
-__device__ __forceinline__ uint32_t dequant_pair(uint32_t v, uint32_t scale2, uint32_t zero2) {
-  const uint32_t biased = lop3_and_or(v, 0x000f000fu, 0x64006400u);
-  __half2 h = *reinterpret_cast<const __half2*>(&biased);
-  h = __hmul2(__hsub2(h, *reinterpret_cast<const __half2*>(&zero2)), *reinterpret_cast<const __half2*>(&scale2));
-  return *reinterpret_cast<uint32_t*>(&h);
-}
-
-// dequant_pair for activation type A: zero2 holds kBias + z in both halves
-// (1024 + z for fp16, 128 + z for bf16), scale2 the scale in both halves.
+// Nibbles at bits [0,4) and [16,20) of v -> the pair (q_lo, q_hi) - zero,
+// times scale, in activation type A. zero2 holds kBias + z in both halves
+// (1024 + z for fp16, 128 + z for bf16): (kBias + q) - (kBias + z) is exact.
 template <Act A>
-__device__ __forceinline__ uint32_t dequant_pair_t(uint32_t v, uint32_t scale2, uint32_t zero2) {
-  if constexpr (A == Act::F16) {
-    return dequant_pair(v, scale2, zero2);
-  } else {
-    const uint32_t biased = lop3_and_or(v, 0x000f000fu, ActTraits<A>::kMagic2);
-    __nv_bfloat162 h = *reinterpret_cast<const __nv_bfloat162*>(&biased);
-    h = __hmul2(__hsub2(h, *reinterpret_cast<const __nv_bfloat162*>(&zero2)),
-                *reinterpret_cast<const __nv_bfloat162*>(&scale2));
-    return *reinterpret_cast<uint32_t*>(&h);
-  }
+__device__ __forceinline__ uint32_t dequant_pair(uint32_t v, uint32_t scale2, uint32_t zero2) {
+  using T2 = typename ActTraits<A>::T2;
+  const uint32_t biased = lop3_and_or(v, 0x000f000fu, ActTraits<A>::kMagic2);
+  T2 h = *reinterpret_cast<const T2*>(&biased);
+  h = __hmul2(__hsub2(h, *reinterpret_cast<const T2*>(&zero2)), *reinterpret_cast<const T2*>(&scale2));
+  return *reinterpret_cast<uint32_t*>(&h);
 }
 
 // {scale, kBias+zero} pair word -> both halves = scale / both halves = kBias+zero.

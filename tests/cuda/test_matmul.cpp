@@ -58,6 +58,20 @@ QuantLinear with_bf16_scales(QuantLinear l) {
   return l;
 }
 
+// awq_dequantize into dw (poisoned first): the weights whose bits differ
+// from `expected(o, i)`.
+template <class Expected>
+size_t dequant_mismatches(const UploadedLinear& w, cuda::DeviceBuffer<uint16_t>& dw, Expected expected) {
+  const int in = w.view.in_features, out = w.view.out_features;
+  test::poison(dw);
+  cuda::awq_dequantize(w.view, dw.get(), nullptr);
+  const auto got = dw.download();
+  size_t mismatches = 0;
+  for (int o = 0; o < out; ++o)
+    for (int i = 0; i < in; ++i) mismatches += got[size_t(o) * in + i] != expected(o, i);
+  return mismatches;
+}
+
 cuda::MmaPackedHost pack_bf16(const QuantLinear& l) {
   cuda::MmaPackedHost p = cuda::pack_mma(l);
   cuda::mma_pack_to_bf16(p);
@@ -132,14 +146,8 @@ TEST_CASE("awq dequantize is bit-exact and dequant + cuBLAS matches reference", 
     const cuda::MmaPackedHost packed = cuda::pack_mma(lin);
     const UploadedLinear w(packed);
     cuda::DeviceBuffer<uint16_t> dw(size_t(s.in) * s.out);
-    test::poison(dw);
-    cuda::awq_dequantize(w.view, dw.get(), nullptr);
-    const auto got = dw.download();
-    size_t mismatches = 0;
-    for (int o = 0; o < s.out; ++o)
-      for (int i = 0; i < s.in; ++i) mismatches += got[size_t(o) * s.in + i] != float_to_fp16(lin.weight(o, i));
     INFO("shape " << s.in << "->" << s.out);
-    CHECK(mismatches == 0);
+    CHECK(dequant_mismatches(w, dw, [&](int o, int i) { return float_to_fp16(lin.weight(o, i)); }) == 0);
 
     const int m = 300;
     const auto x = test::random_f16(size_t(m) * s.in);
@@ -195,14 +203,8 @@ TEST_CASE("awq dequantize and add_bias with bf16 activations are bit-exact", "[c
     const cuda::MmaPackedHost packed = pack_bf16(lin);
     const UploadedLinear w(packed, cuda::Act::BF16);
     cuda::DeviceBuffer<uint16_t> dw(size_t(s.in) * s.out);
-    test::poison(dw);
-    cuda::awq_dequantize(w.view, dw.get(), nullptr);
-    const auto got = dw.download();
-    size_t mismatches = 0;
-    for (int o = 0; o < s.out; ++o)
-      for (int i = 0; i < s.in; ++i) mismatches += got[size_t(o) * s.in + i] != float_to_bf16(rounded.weight(o, i));
     INFO("shape " << s.in << "->" << s.out);
-    CHECK(mismatches == 0);
+    CHECK(dequant_mismatches(w, dw, [&](int o, int i) { return float_to_bf16(rounded.weight(o, i)); }) == 0);
 
     const int m = 5;
     const auto y0 = test::random_act(cuda::Act::BF16, size_t(m) * s.out);

@@ -18,6 +18,13 @@ namespace awq {
 
 using test::max_row_error;
 
+namespace {
+struct Config {
+  CudaKernelFamily family;
+  bool fused;
+};
+}  // namespace
+
 TEST_CASE("cuda runner matches the cpu engine on a Mistral-7B-shaped model", "[cuda][runner][7b]") {
   const test::TempSynthModel model("mistral-7b", 2);
   auto weights = std::make_shared<const ModelWeights>(load_model(model.dir));
@@ -46,10 +53,6 @@ TEST_CASE("cuda runner matches the cpu engine on a Mistral-7B-shaped model", "[c
   const double fp16_spread = max_row_error(ref_half, ref, int(prompt.size()), vocab);
   const double prompt_bound = std::max(1e-2, 3 * fp16_spread);
   INFO("cpu float16 vs float32 on this checkpoint: " << fp16_spread);
-  struct Config {
-    CudaKernelFamily family;
-    bool fused;
-  };
   for (const Config cfg : {Config{CudaKernelFamily::Auto, true}, Config{CudaKernelFamily::Gemv, true},
                            Config{CudaKernelFamily::Gemm, true}, Config{CudaKernelFamily::Exllama, true},
                            Config{CudaKernelFamily::Auto, false}, Config{CudaKernelFamily::Exllama, false}}) {
@@ -119,10 +122,6 @@ TEST_CASE("cuda runner in bf16 matches the cpu engine on a Mistral-7B-shaped mod
   auto cpu = make_cpu_runner(weights, cpu_opt);
   std::vector<float> ref;
   cpu->forward(prompt, 0, true, ref);
-  struct Config {
-    CudaKernelFamily family;
-    bool fused;
-  };
   for (const Config cfg : {Config{CudaKernelFamily::Auto, true}, Config{CudaKernelFamily::Gemv, true},
                            Config{CudaKernelFamily::Gemm, true}, Config{CudaKernelFamily::Auto, false}}) {
     INFO("family " << int(cfg.family) << (cfg.fused ? " fused" : " unfused"));

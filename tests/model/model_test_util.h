@@ -1,5 +1,6 @@
 // Shared helpers of the model tests: a self-deleting temp directory, file
-// writers, and a probe that captures the awq::Error a call throws.
+// writers, a probe that captures the awq::Error a call throws, and random
+// quantized linears for the repack tests.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -9,6 +10,8 @@
 #include <string>
 
 #include "src/common/error.h"
+#include "src/common/half.h"
+#include "src/model/quant_linear.h"
 
 namespace awq::test {
 
@@ -61,6 +64,19 @@ inline Failure failure_of(const std::function<void()>& f) {
     r = {true, ErrorKind::Runtime, std::string("non-awq exception: ") + e.what()};
   }
   return r;
+}
+
+// Random linear whose zero points take every value 0..15 (fp16 scales
+// 0.004-0.02, bias in [-0.5, 0.5] when wanted).
+inline QuantLinear random_full_range_linear(int in, int out, int group, bool bias, std::mt19937& rng) {
+  QuantLinear l = QuantLinear::allocate(in, out, group, bias);
+  std::uniform_int_distribution<int> byte(0, 255), zero(0, 15);
+  std::uniform_real_distribution<float> scale(0.004f, 0.02f), b(-0.5f, 0.5f);
+  for (auto& q : l.qweight) q = uint8_t(byte(rng));
+  for (auto& z : l.zeros) z = uint8_t(zero(rng));
+  for (auto& s : l.scales) s = float_to_fp16(scale(rng));
+  for (auto& x : l.bias) x = b(rng);
+  return l;
 }
 
 }  // namespace awq::test

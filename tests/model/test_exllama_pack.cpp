@@ -6,20 +6,15 @@
 #include <random>
 
 #include "cuda/exllama_pack.h"
+#include "tests/model/model_test_util.h"
 
 namespace awq {
 namespace {
 
-// Random linear whose zero points take every value 0..15; zeros[o][0] of
-// rows 0 and 1 are forced to 0 and 1 (adjacent nibbles of one packed word).
+// random_full_range_linear with zeros[o][0] of rows 0 and 1 forced to 0 and
+// 1 (adjacent nibbles of one packed word).
 QuantLinear random_linear(int in, int out, int group, bool bias, std::mt19937& rng) {
-  QuantLinear l = QuantLinear::allocate(in, out, group, bias);
-  std::uniform_int_distribution<int> byte(0, 255), zero(0, 15);
-  std::uniform_real_distribution<float> scale(0.004f, 0.02f), b(-0.5f, 0.5f);
-  for (auto& q : l.qweight) q = uint8_t(byte(rng));
-  for (auto& z : l.zeros) z = uint8_t(zero(rng));
-  for (auto& s : l.scales) s = float_to_fp16(scale(rng));
-  for (auto& x : l.bias) x = b(rng);
+  QuantLinear l = test::random_full_range_linear(in, out, group, bias, rng);
   l.zeros[0] = 0;
   l.zeros[size_t(l.groups())] = 1;
   return l;

@@ -7,28 +7,16 @@
 
 #include "cuda/awq_pack.h"
 #include "src/common/error.h"
+#include "tests/model/model_test_util.h"
 
 namespace awq {
-namespace {
 
-// Random linear whose zero points take every value 0..15.
-QuantLinear random_linear(int in, int out, int group, std::mt19937& rng) {
-  QuantLinear l = QuantLinear::allocate(in, out, group, true);
-  std::uniform_int_distribution<int> byte(0, 255), zero(0, 15);
-  std::uniform_real_distribution<float> scale(0.004f, 0.02f), b(-0.5f, 0.5f);
-  for (auto& q : l.qweight) q = uint8_t(byte(rng));
-  for (auto& z : l.zeros) z = uint8_t(zero(rng));
-  for (auto& s : l.scales) s = float_to_fp16(scale(rng));
-  for (auto& x : l.bias) x = b(rng);
-  return l;
-}
-
-}  // namespace
+using test::random_full_range_linear;
 
 TEST_CASE("mma_pack_to_bf16 converts every scale/zero word and the bias", "[mma_pack]") {
   std::mt19937 rng(std::random_device{}());
   // 200 rows: a partial last 64-row tile; groups of 96: a boundary mid-chunk
-  QuantLinear lin = random_linear(384, 200, 96, rng);
+  QuantLinear lin = random_full_range_linear(384, 200, 96, true, rng);
   // fp16 1 + 2^-8 and 1 + 3 * 2^-8 lie halfway between bf16 neighbours:
   // nearest even gives 1 and 1 + 2^-6.
   lin.scales[0] = 0x3c04;
@@ -69,7 +57,7 @@ TEST_CASE("mma_pack_to_bf16 converts every scale/zero word and the bias", "[mma_
 
 TEST_CASE("mma_pack_to_bf16 refuses weights already in bf16 form", "[mma_pack]") {
   std::mt19937 rng(1);
-  cuda::MmaPackedHost p = cuda::pack_mma(random_linear(128, 64, 64, rng));
+  cuda::MmaPackedHost p = cuda::pack_mma(random_full_range_linear(128, 64, 64, true, rng));
   cuda::mma_pack_to_bf16(p);
   CHECK_THROWS_AS(cuda::mma_pack_to_bf16(p), Error);
 }
