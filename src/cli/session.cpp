@@ -54,11 +54,17 @@ std::unique_ptr<ModelRunner> make_cpu(std::shared_ptr<const ModelWeights> weight
   return make_cpu_runner(std::move(weights), opt);
 }
 
-// The int8 lm_head exists on the CPU only; the GPU keeps the checkpoint's.
+// What the GPU lacks: the int8 lm_head (it keeps the checkpoint's), float32
+// activations, and bfloat16 with the exllama kernels (float16 only). A
+// usage error in every build, before any device is touched.
 void refuse_cpu_only_flags(const ModelFlags& f) {
   if (f.lm_head != "float16")
     usage_error("--lm-head {} is a CPU-only option (the GPU keeps the checkpoint's float16 lm_head); "
                 "use --device cpu or drop --lm-head", f.lm_head);
+  if (f.dtype == "float32")
+    usage_error("--dtype float32 is not available on the GPU, which computes in float16 or bfloat16");
+  if (f.dtype == "bfloat16" && f.version == "exllama")
+    usage_error("--version exllama runs in float16 only; drop --dtype bfloat16 or pick another --version");
 }
 
 #ifdef AWQRUN_HAVE_CUDA
@@ -68,14 +74,9 @@ constexpr int kAutoGpuSequences = 256;
 
 std::unique_ptr<ModelRunner> make_gpu(std::shared_ptr<const ModelWeights> weights, const ModelFlags& f, int device) {
   refuse_cpu_only_flags(f);
-  if (f.dtype == "float32")
-    usage_error("--dtype float32 is not available on the GPU, which computes in float16 or bfloat16");
-  const bool bf16 = f.dtype == "bfloat16";
-  if (bf16 && f.version == "exllama")
-    usage_error("--version exllama runs in float16 only; drop --dtype bfloat16 or pick another --version");
   CudaRunnerOptions opt;
   opt.device = device;
-  opt.act = bf16 ? cuda::Act::BF16 : cuda::Act::F16;
+  opt.act = f.dtype == "bfloat16" ? cuda::Act::BF16 : cuda::Act::F16;
   opt.max_context = context_positions(f);
   opt.kernels = f.version == "gemm"      ? CudaKernelFamily::Gemm
                 : f.version == "gemv"    ? CudaKernelFamily::Gemv

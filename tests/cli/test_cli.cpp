@@ -123,6 +123,12 @@ TEST_CASE("the int8 lm_head runs on the CPU, logs its size at -v, and is a usage
   check_one_line_error(run_awqrun(tiny() + " --raw -p hi --lm-head int4"), 2, "int4");
 }
 
+TEST_CASE("dtypes the GPU lacks are usage errors before any device is touched", "[cli]") {
+  check_one_line_error(run_awqrun(tiny() + " --raw -p hi --device cuda --dtype float32"), 2, "float32");
+  check_one_line_error(run_awqrun(tiny() + " --raw -p hi --device cuda:0 --dtype bfloat16 --version exllama"), 2,
+                       "exllama runs in float16 only");
+}
+
 TEST_CASE("unfused modules are a GPU option: --no-fuse on the CPU is a usage error", "[cli]") {
   check_one_line_error(run_awqrun(tiny() + " --raw -p hi --device cpu --no-fuse"), 2, "--no-fuse");
 }
